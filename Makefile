@@ -1,0 +1,22 @@
+# kaggletk: `make setup`, then `make cv comp=fashion_mnist`. `make test` runs the test suite.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+comp ?= fashion_mnist
+data ?= auto
+
+.PHONY: setup test test-slow fetch cv bench clean-oof
+
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e '.[dev]'
+
+test:
+	$(BIN)/pytest -q
+
+test-slow:
+	$(BIN)/pytest -q -m slow
+
+fetch:
+	$(BIN)/kaggletk fetch $(comp) $(if $(from),--from $(from))

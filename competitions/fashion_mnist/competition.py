@@ -1,0 +1,24 @@
+"""Fashion-MNIST: 28x28 grayscale images of Zalando articles, 10 classes."""
+
+from kaggletk.competition import Competition
+
+COMPETITION = Competition(
+    name="fashion_mnist",
+    title="Fashion-MNIST",
+    labels=tuple(range(10)),
+    class_names=(
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ),
+    debian_dir="/usr/share/datasets/fashion-mnist",
+    kaggle_dataset="zalando-research/fashionmnist",
+    # The course's InClass competition slug: set it here, or pass --competition / $KAGGLETK_COMPETITION.
+    kaggle_competition=None,
+    metric="accuracy",
+    n_folds=5,
+    fold_scheme="stratified",
+    views=("image", "pixels", "pca", "hog"),
+    hflip=True,  # a mirrored shirt is still a shirt
+    default_models=("logreg:pca", "xgb:pca", "mlp", "lenet5", "cnn"),
+    licence="Fashion-MNIST, Zalando Research, MIT licence, copyright 2017 Zalando SE",
+)

@@ -1,0 +1,24 @@
+"""Sign Language MNIST: 28x28 grayscale American Sign Language letters, 24 classes (no J, no Z)."""
+
+from kaggletk.competition import Competition, DataFiles
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXY"
+
+COMPETITION = Competition(
+    name="sign_mnist",
+    title="Sign Language MNIST",
+    # Label values 0-24 without 9 (J needs motion); a submission predicts these values, e.g. 24 for Y.
+    labels=tuple(i for i in range(25) if i != 9),
+    class_names=tuple(LETTERS[i] for i in range(25) if i != 9),
+    data_files=DataFiles(csv_train=("sign_mnist_train.csv*", "*train*.csv*", "*train*.zip"),
+                         csv_test=("sign_mnist_test.csv*", "*test*.csv*", "*test*.zip")),
+    kaggle_dataset="datamunge/sign-language-mnist",
+    kaggle_competition=None,
+    metric="accuracy",
+    n_folds=5,
+    fold_scheme="stratified",
+    views=("image", "pixels", "pca", "hog"),
+    hflip=False,  # a mirrored hand sign can be another letter
+    default_models=("logreg:pca", "xgb:pca", "mlp", "lenet5", "cnn"),
+    licence="Sign Language MNIST (Kaggle dataset datamunge/sign-language-mnist), CC0",
+)

@@ -1,0 +1,5 @@
+import sys
+
+from kaggletk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,172 @@
+"""Competitions: one folder each under ``competitions/``, declared by a ``Competition`` object.
+
+``competitions/<name>/competition.py`` must define ``COMPETITION = Competition(...)``. Adding a
+competition is adding that folder; nothing in the package changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kaggletk.errors import KaggletkError
+from kaggletk.workspace import Workspace, check_name, workspace
+
+FOLD_SCHEMES = ("stratified", "group", "random")
+METRICS = ("accuracy", "macro_f1")
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    """Glob patterns (searched recursively in a source folder) for each file role.
+
+    A source folder is read in the first layout that matches: a bundle (HDF5 or ``.npz`` with
+    ``train_images``/``train_labels``/``test_images`` keys), IDX files, or CSV files
+    (``label,pixel1..pixel784``; plain, ``.gz`` or inside a ``.zip``).
+    """
+
+    bundle: tuple[str, ...] = ("*.h5", "*.hdf5", "*.npz")
+    idx_train_images: tuple[str, ...] = ("train-images-idx3-ubyte*", "train-images.idx3-ubyte*")
+    idx_train_labels: tuple[str, ...] = ("train-labels-idx1-ubyte*", "train-labels.idx1-ubyte*")
+    idx_test_images: tuple[str, ...] = ("t10k-images-idx3-ubyte*", "t10k-images.idx3-ubyte*", "test-images-idx3-ubyte*")
+    idx_test_labels: tuple[str, ...] = ("t10k-labels-idx1-ubyte*", "t10k-labels.idx1-ubyte*", "test-labels-idx1-ubyte*")
+    csv_train: tuple[str, ...] = ("*train*.csv", "*train*.csv.gz", "*train*.zip")
+    csv_test: tuple[str, ...] = ("*test*.csv", "*test*.csv.gz", "*test*.zip")
+
+
+@dataclass(frozen=True)
+class Competition:
+    """Everything kaggletk needs to know about one competition.
+
+    Parameters
+    ----------
+    name : str
+        Folder name under ``competitions/``; used in every path.
+    title : str
+        Human-readable name.
+    labels : tuple of int
+        The label values as they appear in the data and the submission, in class-index order.
+        Models see class indices ``0..len(labels)-1``; users see these values.
+    class_names : tuple of str
+        One name per label, for reports.
+    data_files : DataFiles
+        How to find and read the data in a source folder.
+    debian_dir : str or None
+        A system folder that may hold the data (Debian's dataset packages).
+    kaggle_dataset : str or None
+        ``owner/dataset`` on Kaggle to download the data from.
+    kaggle_competition : str or None
+        Competition slug to submit to; ``--competition`` or ``$KAGGLETK_COMPETITION`` override it.
+    id_column, target_column : str
+        Submission columns.
+    metric : {"accuracy", "macro_f1"}
+        The leaderboard metric; the other one is reported beside it.
+    n_folds, fold_scheme, fold_seed
+        The CV folds every run of this competition shares.
+    views : tuple of str
+        Feature views offered (see ``kaggletk.views``).
+    hflip : bool
+        Whether a horizontal flip keeps the class (clothes: yes; hand signs: no).
+    default_models : tuple of str
+        Models ``make cv`` runs, as ``model`` or ``model:view``.
+    licence : str
+        Licence note of the data.
+    """
+
+    name: str
+    title: str
+    labels: tuple[int, ...]
+    class_names: tuple[str, ...]
+    data_files: DataFiles = field(default_factory=DataFiles)
+    debian_dir: str | None = None
+    kaggle_dataset: str | None = None
+    kaggle_competition: str | None = None
+    id_column: str = "ID"
+    target_column: str = "Prediction"
+    metric: str = "accuracy"
+    n_folds: int = 5
+    fold_scheme: str = "stratified"
+    fold_seed: int = 42
+    views: tuple[str, ...] = ("image", "pixels", "pca", "hog")
+    hflip: bool = False
+    default_models: tuple[str, ...] = ("logreg:pca", "xgb:pca", "mlp", "cnn")
+    licence: str = ""
+    image_shape: tuple[int, int] = (28, 28)
+    folder: Path | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.labels)
+
+    def to_index(self, values: np.ndarray) -> np.ndarray:
+        """Map label values to class indices ``0..n_classes-1`` (int64); values must be valid."""
+        lookup = np.full(max(self.labels) + 1, -1, dtype=np.int64)
+        lookup[list(self.labels)] = np.arange(self.n_classes)
+        return lookup[np.asarray(values, dtype=np.int64)]
+
+    def to_label(self, indices: np.ndarray) -> np.ndarray:
+        """Map class indices back to the competition's label values (int64)."""
+        return np.asarray(self.labels, dtype=np.int64)[np.asarray(indices, dtype=np.int64)]
+
+    def submission_slug(self, override: str | None = None) -> str | None:
+        return override or os.environ.get("KAGGLETK_COMPETITION") or self.kaggle_competition
+
+    def validate(self, source: Path) -> Competition:
+        problems = []
+        if len(self.labels) != len(set(self.labels)) or min(self.labels, default=0) < 0:
+            problems.append("labels must be distinct non-negative integers")
+        if len(self.class_names) != len(self.labels):
+            problems.append(f"class_names has {len(self.class_names)} entries for {len(self.labels)} labels")
+        if self.fold_scheme not in FOLD_SCHEMES:
+            problems.append(f"fold_scheme {self.fold_scheme!r} is not one of {', '.join(FOLD_SCHEMES)}")
+        if self.metric not in METRICS:
+            problems.append(f"metric {self.metric!r} is not one of {', '.join(METRICS)}")
+        if not 2 <= self.n_folds <= 50:
+            problems.append(f"n_folds {self.n_folds} must be between 2 and 50")
+        if problems:
+            raise KaggletkError(f"{source}: {'; '.join(problems)}")
+        return self
+
+
+def list_competitions(ws: Workspace | None = None) -> list[str]:
+    """Names of the competition folders (those holding a ``competition.py``), sorted."""
+    ws = ws or workspace()
+    if not ws.competitions_dir.is_dir():
+        return []
+    return sorted(p.parent.name for p in ws.competitions_dir.glob("*/competition.py"))
+
+
+def load_competition(name: str, ws: Workspace | None = None) -> Competition:
+    """Load ``competitions/<name>/competition.py`` and return its ``COMPETITION``.
+
+    Raises ``KaggletkError`` for an unknown or unsafe name (listing the known ones) and for a
+    broken ``competition.py`` (naming the file and the problem).
+    """
+    ws = ws or workspace()
+    known = list_competitions(ws)
+    if not isinstance(name, str) or "/" in name or "\\" in name or ".." in name or name not in known:
+        raise KaggletkError(f"unknown competition {name!r}; known: {', '.join(known) or '(none)'}")
+    check_name(name, "competition name")
+    path = ws.competitions_dir / name / "competition.py"
+    module_name = f"kaggletk_competition_{name}"
+    try:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except Exception as exc:  # any error in user code is reported as a fix-the-file message
+        sys.modules.pop(module_name, None)
+        raise KaggletkError(f"{path}: cannot be loaded ({type(exc).__name__}: {exc}); fix the file") from exc
+    comp = getattr(module, "COMPETITION", None)
+    if not isinstance(comp, Competition):
+        raise KaggletkError(f"{path}: must define COMPETITION = Competition(...); fix the file")
+    if comp.name != name:
+        raise KaggletkError(f"{path}: COMPETITION.name is {comp.name!r} but the folder is {name!r}; make them equal")
+    return dataclasses.replace(comp, folder=path.parent).validate(path)

@@ -1,0 +1,40 @@
+"""``hog``: histograms of oriented gradients (scikit-image), a compact shape descriptor."""
+
+from __future__ import annotations
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from kaggletk.views._base import View
+
+
+def _hog_block(images: np.ndarray, orientations: int, cell: int, block: int) -> np.ndarray:
+    from skimage.feature import hog
+
+    return np.stack([
+        hog(img, orientations=orientations, pixels_per_cell=(cell, cell), cells_per_block=(block, block),
+            block_norm="L2-Hys", feature_vector=True)
+        for img in images
+    ]).astype(np.float32)
+
+
+class HogView(View):
+    """(n, 324) float32 with the defaults: 9 orientations, 7x7-pixel cells, 2x2-cell blocks."""
+
+    name = "hog"
+
+    def __init__(self, orientations: int = 9, cell: int = 7, block: int = 2, n_jobs: int = -1):
+        self.orientations = orientations
+        self.cell = cell
+        self.block = block
+        self.n_jobs = n_jobs
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        chunks = np.array_split(images, max(1, len(images) // 2000))
+        parts = Parallel(n_jobs=self.n_jobs)(
+            delayed(_hog_block)(chunk, self.orientations, self.cell, self.block) for chunk in chunks
+        )
+        return np.concatenate(parts)
+
+    def get_params(self) -> dict:
+        return {"orientations": self.orientations, "cell": self.cell, "block": self.block}

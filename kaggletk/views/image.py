@@ -1,0 +1,14 @@
+"""``image``: (n, 28, 28, 1) float32 in [0, 1], for convolutional nets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kaggletk.views._base import View
+
+
+class ImageView(View):
+    name = "image"
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        return (images.astype(np.float32) / 255.0)[..., None]

@@ -1,0 +1,14 @@
+"""``pixels``: (n, 784) float32 in [0, 1], for dense nets and trees."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kaggletk.views._base import View
+
+
+class PixelsView(View):
+    name = "pixels"
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        return images.reshape(len(images), -1).astype(np.float32) / 255.0

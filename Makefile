@@ -20,3 +20,7 @@ test-slow:
 
 fetch:
 	$(BIN)/kaggletk fetch $(comp) $(if $(from),--from $(from))
+
+# The competition's default set of models (sample data when the full data is absent).
+cv:
+	$(BIN)/kaggletk cv $(comp) --model $(or $(model),default) --data $(data)

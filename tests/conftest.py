@@ -15,10 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    """A fresh kaggletk project: competitions/ (definitions and samples, no caches), oof/, submissions/."""
-    root = tmp_path / "project"
+def make_project(base: Path, monkeypatch) -> Path:
+    """Create a project under ``base`` and point KAGGLETK_HOME at it."""
+    root = base / "project"
     for comp_dir in (REPO / "competitions").iterdir():
         if (comp_dir / "competition.py").exists():
             shutil.copytree(comp_dir, root / "competitions" / comp_dir.name,
@@ -29,6 +28,12 @@ def project(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("KAGGLETK_DATA_DIR", raising=False)
     monkeypatch.delenv("KAGGLETK_COMPETITION", raising=False)
     return root
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A fresh kaggletk project: competitions/ (definitions and samples, no caches), oof/, submissions/."""
+    return make_project(tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kaggletk`` console script. Returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     debug = "--debug" in argv or os.environ.get("KAGGLETK_DEBUG") == "1"
     try:
         parser = build_parser()

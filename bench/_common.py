@@ -1,0 +1,51 @@
+"""Shared by the benchmarks: the machine they ran on, and writing results as JSON plus Markdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    from kaggletk.cv import library_versions
+    from kaggletk.models._device import gpu_available
+
+    return {"cores": os.cpu_count(), "gpu": gpu_available(), "platform": platform.platform(),
+            "python": platform.python_version(), "libraries": library_versions(),
+            "date": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def write_results(name: str, payload: dict[str, Any], table: str) -> None:
+    """Write ``results/<name>.json`` and ``results/<name>.md`` (atomically) and print the table."""
+    from kaggletk._io import write_json, write_text
+
+    RESULTS.mkdir(exist_ok=True)
+    write_json(RESULTS / f"{name}.json", {"machine": machine(), **payload})
+    m = machine()
+    header = (f"# {name}\n\nMachine: {m['cores']} cores, GPU: {'yes' if m['gpu'] else 'no'}, {m['platform']}, "
+              f"Python {m['python']}; {', '.join(f'{k} {v}' for k, v in m['libraries'].items() if k != 'python')}. "
+              f"Run {m['date']}.\n\n")
+    write_text(RESULTS / f"{name}.md", header + table + "\n")
+    print(table, flush=True)
+
+
+def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
+    def cell(v):
+        if isinstance(v, float):
+            return f"{v:.4f}" if abs(v) < 10 else f"{v:.0f}"
+        return "-" if v is None else str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""Accuracy ladder: each adapter's CV and test accuracy with time per fold, on the full data.
+
+    python bench/accuracy.py fashion_mnist [--models cnn,xgb:pca,...] [--quick]
+
+Runs go to the OOF store like any `kaggletk cv`, so an interrupted benchmark resumes where it
+stopped (finished folds are kept). `--quick` uses the bundled sample. Results:
+bench/results/accuracy-<comp>[-quick].json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, write_results  # noqa: E402
+
+DEFAULT_MODELS = "logreg:pca,rf:pixels,xgb:pca,lgbm:pca,mlp:pixels,lenet5:image,cnn:image"
+
+# Published reference points, for context beside our numbers.
+ANCHORS = {
+    "fashion_mnist": "Fashion-MNIST: XGBoost 89.8%, ResNet18 94.9%, WRN-28-10 96.3% (test)",
+    "sign_mnist": "Sign MNIST: dense nets 78-83%, CNN with augmentation 99-99.75% (test)",
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("competition")
+    parser.add_argument("--models", default=DEFAULT_MODELS)
+    parser.add_argument("--quick", action="store_true", help="bundled sample instead of the full data")
+    parser.add_argument("--params", action="append", default=[], metavar="MODEL=JSON", help="params for one model")
+    args = parser.parse_args(argv)
+
+    from kaggletk.cli.progress import RichCvReporter
+    from kaggletk.cv import run_cv
+
+    overrides = dict(item.split("=", 1) for item in args.params)
+    data = "sample" if args.quick else "full"
+    rows, records = [], []
+    for spec in args.models.split(","):
+        model, _, view = spec.partition(":")
+        start = time.perf_counter()
+        with RichCvReporter(model) as reporter:
+            run = run_cv(args.competition, model, view=view or None, data=data, params=overrides.get(model),
+                         name=f"bench-{model}-{view or 'default'}" + ("-quick" if args.quick else ""), reporter=reporter).run
+        m = run.manifest
+        per_fold = [m["folds"][str(f)]["fit_seconds"] + m["folds"][str(f)]["predict_seconds"] for f in range(m["n_folds"])]
+        record = {"run": run.name, "model": model, "view": m["view"], "params": m["params"], "cv": m["cv"], "test": m["test"],
+                  "seconds_per_fold": sum(per_fold) / len(per_fold), "fold_scheme": m["fold_scheme"], "fold_hash": m["fold_hash"],
+                  "epochs_or_rounds": [m["folds"][str(f)].get("best_iteration") for f in range(m["n_folds"])],
+                  "wall_seconds_this_call": time.perf_counter() - start}
+        records.append(record)
+        test = m["test"] or {}
+        rows.append([model, m["view"], m["cv"]["accuracy_mean"], m["cv"]["accuracy_std"], m["cv"]["macro_f1_mean"],
+                     test.get("accuracy"), test.get("macro_f1"),
+                     None if not test else m["cv"]["oof_accuracy"] - test["accuracy"], record["seconds_per_fold"]])
+    table = markdown_table(["model", "view", "CV acc", "± std", "CV macro-F1", "test acc", "test macro-F1", "CV-test gap", "s/fold"], rows)
+    table += f"\n\n{data} data, {records[0]['fold_scheme']} folds {records[0]['fold_hash']}. Published: {ANCHORS.get(args.competition, '-')}"
+    write_results(f"accuracy-{args.competition}" + ("-quick" if args.quick else ""), {"data": data, "runs": records}, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

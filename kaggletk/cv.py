@@ -1,0 +1,307 @@
+"""K-fold cross-validation over the saved folds, writing OOF and test predictions to the store.
+
+``run_cv`` trains one model per fold, predicts the held-out fold and the test set, and writes
+each fold as it finishes, so an interrupted run resumes at the first missing fold. When every
+fold is done it assembles ``oof.npy`` and ``test.npy`` and scores the run.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from kaggletk import __version__
+from kaggletk.data import Dataset, load_dataset
+from kaggletk.errors import KaggletkError
+from kaggletk.folds import Folds, load_folds
+from kaggletk.metrics import score
+from kaggletk.models import Model, StepCallback, get_model_class
+from kaggletk.models._device import resolve_device
+from kaggletk.params import parse_params
+from kaggletk.store import RUN_FORMAT, Run, load_run, run_folder, run_lock, save_final, save_fold, save_manifest
+from kaggletk.views import get_view, stateless_features
+from kaggletk.workspace import Workspace, check_name, workspace
+from kaggletk._io import write_json
+
+# A fold whose validation accuracy is below the majority-class share plus this margin has not
+# learned anything (LightGBM diverging on raw pixels ends here): fail loudly rather than store it.
+CHANCE_MARGIN = 0.05
+
+_LIBRARIES = ("numpy", "scikit-learn", "tensorflow", "keras", "xgboost", "lightgbm", "optuna")
+
+
+class CvReporter:
+    """What ``run_cv`` tells its caller as it goes; the CLI draws progress bars from it."""
+
+    def note(self, message: str) -> None:
+        pass
+
+    def fold_begin(self, fold: int, n_folds: int, n_fit: int, n_valid: int) -> None:
+        pass
+
+    def step_callback(self) -> StepCallback | None:
+        return None
+
+    def fold_end(self, fold: int, result: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass
+class CvResult:
+    run: Run
+    ran_folds: list[int] = field(default_factory=list)
+    skipped_folds: list[int] = field(default_factory=list)
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "kaggletk": __version__}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def default_run_name(model: str, view: str, dataset: Dataset, param_source: str) -> str:
+    name = f"{model}-{view}"
+    if param_source == "tuned":
+        name += "-tuned"
+    if dataset.variant == "sample":
+        name += "-sample"
+    return name
+
+
+def resolve_model_params(comp, model_cls: type[Model], params: dict[str, Any]) -> dict[str, Any]:
+    """Validate user params for a model and apply the competition's augmentation rule."""
+    params = dict(model_cls.check_params(params))
+    if "hflip" in model_cls.default_params():
+        if params.get("hflip") and not comp.hflip:
+            raise KaggletkError(f"--params: hflip is not allowed for {comp.name} (a mirrored image can change class); remove it")
+        params.setdefault("hflip", comp.hflip)
+    return params
+
+
+def run_cv(
+    comp: str,
+    model: str,
+    *,
+    view: str | None = None,
+    params: str | dict | None = None,
+    n_folds: int | None = None,
+    fold: int | None = None,
+    device: str = "auto",
+    data: str = "auto",
+    name: str | None = None,
+    seed: int = 0,
+    overwrite: bool = False,
+    reporter: CvReporter | None = None,
+    ws: Workspace | None = None,
+) -> CvResult:
+    """Cross-validate ``model`` on competition ``comp`` and store its OOF and test predictions.
+
+    Parameters
+    ----------
+    view : str, optional
+        Feature view; default the model's default (or the view the tuned params were found for).
+    params : str or dict, optional
+        JSON object, JSON file path, or ``"tuned"``; overrides of the model's defaults.
+    n_folds : int, optional
+        K of the fold scheme (default: the competition's). Each K has its own saved folds.
+    fold : int, optional
+        Run only this fold (spread folds over machines); the run completes when all are there.
+    device : {"auto", "cpu", "gpu"}
+    data : {"auto", "full", "sample"}
+    name : str, optional
+        Run name; default ``<model>-<view>[-tuned][-sample]``.
+    overwrite : bool
+        Discard an existing run of the same name made with other settings.
+
+    Returns
+    -------
+    CvResult with the stored ``Run`` (complete when every fold is done).
+    """
+    ws = ws or workspace()
+    reporter = reporter or CvReporter()
+    dataset = load_dataset(comp, data, ws, notify=reporter.note)
+    competition = dataset.competition
+    model_cls = get_model_class(model)
+    spec = parse_params(params, comp, model, ws)
+    view = view or spec.view or model_cls.default_view
+    if view not in model_cls.views:
+        raise KaggletkError(f"--view {view}: model {model} accepts {', '.join(model_cls.views)}")
+    if view not in competition.views:
+        raise KaggletkError(f"--view {view}: competition {comp} offers {', '.join(competition.views)}")
+    model_params = resolve_model_params(competition, model_cls, spec.params)
+    resolved_device = resolve_device(device, model, model_cls.supports_gpu)
+    if resolved_device == "cpu" and model_cls.supports_gpu:
+        from kaggletk.models._device import hide_gpus
+
+        hide_gpus()
+    folds = load_folds(dataset, n_splits=n_folds, ws=ws)
+    if fold is not None and not 0 <= fold < folds.n_splits:
+        raise KaggletkError(f"--fold {fold}: folds are numbered 0..{folds.n_splits - 1}")
+    run_name = check_name(name or default_run_name(model, view, dataset, spec.source), "run name")
+    folder = run_folder(comp, run_name, ws)
+
+    settings = {
+        "kind": "model", "model": model, "view": view, "params": {**model_cls.default_params(), **model_params},
+        "param_source": spec.source,
+        "seed": seed, "data": dataset.variant, "data_fingerprint": dataset.fingerprint,
+        "fold_scheme": folds.scheme, "n_folds": folds.n_splits, "fold_seed": folds.seed, "fold_hash": folds.hash,
+    }
+    with run_lock(folder):
+        manifest = _open_manifest(folder, run_name, comp, settings, overwrite, folds)
+        todo = [fold] if fold is not None else list(range(folds.n_splits))
+        done = set(int(k) for k in manifest["folds"])
+        result = CvResult(run=Run(run_name, folder, manifest))
+        features = _Features(get_view(view), dataset)
+        for f in todo:
+            if f in done:
+                result.skipped_folds.append(f)
+                continue
+            entry = _run_fold(f, folds, dataset, features, model_cls, model_params, device, seed, folder, reporter)
+            manifest["folds"][str(f)] = entry
+            manifest["device"] = resolved_device
+            save_manifest(folder, manifest)
+            result.ran_folds.append(f)
+        if len(manifest["folds"]) == folds.n_splits and manifest.get("status") != "complete":
+            _finish(folder, manifest, dataset, folds)
+        result.run = load_run(comp, run_name, ws)
+    return result
+
+
+def _open_manifest(folder, run_name, comp, settings, overwrite, folds: Folds) -> dict[str, Any]:
+    path = folder / "manifest.json"
+    if path.exists():
+        from kaggletk._io import read_json
+
+        manifest = read_json(path)
+        differing = [k for k, v in settings.items() if manifest.get(k) != v]
+        if differing and not overwrite:
+            if "fold_hash" in differing or "data_fingerprint" in differing:
+                raise KaggletkError(
+                    f"run {run_name} was made on folds {manifest.get('fold_hash')} of data {manifest.get('data_fingerprint')}, "
+                    f"but the saved folds are now {folds.hash} of data {settings['data_fingerprint']}: refusing to mix them; "
+                    "use another --name, or --overwrite to start the run again"
+                )
+            raise KaggletkError(
+                f"run {run_name} exists with other settings ({', '.join(differing)}); use another --name, or --overwrite to replace it"
+            )
+        if not differing:
+            _verify_folds(folder, manifest)
+            return manifest
+        for old in list(folder.glob("fold-*.npz")) + list(folder.glob("history-*.json")) + list(folder.glob("*.npy")):
+            old.unlink()
+    manifest = {"format": RUN_FORMAT, "run": run_name, "competition": comp, **settings, "status": "running",
+                "folds": {}, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": library_versions(),
+                "host": platform.node()}
+    save_manifest(folder, manifest)
+    return manifest
+
+
+def _verify_folds(folder, manifest) -> None:
+    """Drop fold entries whose file is missing or does not match its checksum (rerun them)."""
+    from kaggletk._io import sha256_file
+
+    for key, entry in list(manifest["folds"].items()):
+        path = folder / entry["file"]
+        if not path.exists() or sha256_file(path) != entry["sha256"]:
+            del manifest["folds"][key]
+            manifest["status"] = "running"
+
+
+class _Features:
+    """Fold features of one view: computed once for stateless views, fitted per fold otherwise."""
+
+    def __init__(self, view, dataset: Dataset):
+        self.view, self.dataset = view, dataset
+        self._all: tuple[np.ndarray, np.ndarray] | None = None
+
+    def for_fold(self, fit_idx: np.ndarray, valid_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        d = self.dataset
+        if self.view.stateless:
+            if self._all is None:
+                self._all = stateless_features(self.view, d)
+            train, test = self._all
+            return train[fit_idx], train[valid_idx], test
+        fitted = get_view(self.view.name).fit(d.train_images[fit_idx])
+        return (fitted.transform(d.train_images[fit_idx]), fitted.transform(d.train_images[valid_idx]),
+                fitted.transform(d.test_images))
+
+
+def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, folder, reporter) -> dict[str, Any]:
+    fit_idx, valid_idx = folds.split(f)
+    y = dataset.y
+    reporter.fold_begin(f, folds.n_splits, len(fit_idx), len(valid_idx))
+    X_fit, X_valid, X_test = features.for_fold(fit_idx, valid_idx)
+    model = model_cls(dataset.competition.n_classes, params, device=device, seed=seed + f)
+    step = reporter.step_callback()
+    start = time.perf_counter()
+    model.fit(X_fit, y[fit_idx], X_valid, y[valid_idx], callbacks=[step] if step else [])
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    oof = model.predict_proba(X_valid)
+    test = model.predict_proba(X_test)
+    predict_seconds = time.perf_counter() - start
+    scores = score(y[valid_idx], oof)
+    chance = float(np.bincount(y[valid_idx]).max() / len(valid_idx))
+    if scores["accuracy"] < chance + CHANCE_MARGIN:
+        raise KaggletkError(
+            f"{model_cls.name} fold {f}: validation accuracy {scores['accuracy']:.1%} is at chance level ({chance:.1%}): "
+            "the model diverged or learned nothing; lower learning_rate (and num_leaves for lgbm) and rerun"
+        )
+    file_name, digest = save_fold(folder, f, valid_idx, oof, test)
+    if model.history_:
+        write_json(folder / f"history-{f}.json", model.history_)
+    entry = {**scores, "fit_seconds": round(fit_seconds, 3), "predict_seconds": round(predict_seconds, 3),
+             "n_fit": int(len(fit_idx)), "n_valid": int(len(valid_idx)), "best_iteration": model.best_iteration_,
+             "file": file_name, "sha256": digest}
+    reporter.fold_end(f, entry)
+    return entry
+
+
+def _finish(folder, manifest, dataset: Dataset, folds: Folds) -> None:
+    n_classes = dataset.competition.n_classes
+    oof = np.full((dataset.n_train, n_classes), np.nan, dtype=np.float32)
+    test = np.zeros((dataset.n_test, n_classes), dtype=np.float64)
+    run = Run(manifest["run"], folder, manifest)
+    for f in range(folds.n_splits):
+        arrays = run.fold(f)
+        oof[arrays["valid_idx"]] = arrays["oof"]
+        test += arrays["test"]
+    test /= folds.n_splits
+    if np.isnan(oof).any():
+        raise KaggletkError(f"{folder}: fold files do not cover every training row; rerun with --overwrite")
+    manifest["files"] = save_final(folder, oof, test.astype(np.float32))
+    manifest["cv"] = cv_summary(manifest, oof, dataset)
+    manifest["test"] = holdout_score(dataset, test)
+    manifest["status"] = "complete"
+    save_manifest(folder, manifest)
+
+
+def cv_summary(manifest: dict[str, Any], oof: np.ndarray, dataset: Dataset) -> dict[str, float]:
+    per_fold = [manifest["folds"][str(f)] for f in range(manifest["n_folds"])]
+    acc = np.array([e["accuracy"] for e in per_fold])
+    f1 = np.array([e["macro_f1"] for e in per_fold])
+    overall = score(dataset.y, oof)
+    return {
+        "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+        "macro_f1_mean": float(f1.mean()), "macro_f1_std": float(f1.std(ddof=1)) if len(f1) > 1 else 0.0,
+        "oof_accuracy": overall["accuracy"], "oof_macro_f1": overall["macro_f1"],
+        "fit_seconds": float(sum(e.get("fit_seconds", 0.0) for e in per_fold)),
+        "predict_seconds": float(sum(e.get("predict_seconds", 0.0) for e in per_fold)),
+    }
+
+
+def holdout_score(dataset: Dataset, test_proba: np.ndarray) -> dict[str, float] | None:
+    """Test accuracy and macro-F1 against held-out labels, when the data has them (scoring only)."""
+    labels = dataset.holdout_labels()
+    if labels is None:
+        return None
+    return score(dataset.competition.to_index(labels), test_proba)

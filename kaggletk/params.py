@@ -1,0 +1,63 @@
+"""``--params``: a JSON object, a JSON file, or ``tuned`` (the tuning result saved for the model)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kaggletk.errors import KaggletkError
+from kaggletk.workspace import Workspace, workspace
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    params: dict[str, Any]
+    source: str  # "default", "json", a file path, or "tuned"
+    view: str | None = None  # the view the tuned params were found for
+
+
+def tuned_path(comp: str, model: str, ws: Workspace | None = None) -> Path:
+    return (ws or workspace()).competition_dir(comp) / "tuned" / f"{model}.json"
+
+
+def parse_params(spec: str | dict | None, comp: str, model: str, ws: Workspace | None = None) -> ParamSpec:
+    """Turn a ``--params`` value into a dict of parameter overrides."""
+    if spec is None or spec == "":
+        return ParamSpec({}, "default")
+    if isinstance(spec, dict):
+        return ParamSpec(dict(spec), "json")
+    if spec == "tuned":
+        path = tuned_path(comp, model, ws)
+        if not path.exists():
+            raise KaggletkError(f"--params tuned: no {path}; run `kaggletk tune {comp} --model {model}` first")
+        data = _load_json_file(path)
+        if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
+            raise KaggletkError(f"{path}: field 'params' must be a JSON object; rerun `kaggletk tune {comp} --model {model}`")
+        return ParamSpec(data["params"], "tuned", data.get("view"))
+    text = spec.strip()
+    if not text.startswith("{"):
+        path = Path(text)
+        if not path.is_file():
+            raise KaggletkError(f"--params {spec!r}: neither a JSON object nor a file; pass e.g. '{{\"max_depth\": 8}}' or a .json file")
+        data = _load_json_file(path)
+        if not isinstance(data, dict):
+            raise KaggletkError(f"{path}: must hold a JSON object of parameters, e.g. {{\"max_depth\": 8}}")
+        return ParamSpec(data.get("params", data) if isinstance(data.get("params"), dict) else data, str(path))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KaggletkError(f"--params: not valid JSON ({exc.msg} at character {exc.pos}); pass e.g. '{{\"max_depth\": 8}}'") from exc
+    if not isinstance(data, dict):
+        raise KaggletkError("--params: must be a JSON object, e.g. '{\"max_depth\": 8}'")
+    return ParamSpec(data, "json")
+
+
+def _load_json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise KaggletkError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file") from exc
+    except OSError as exc:
+        raise KaggletkError(f"{path}: cannot read ({exc.strerror})") from exc

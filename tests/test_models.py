@@ -1,0 +1,104 @@
+"""Every adapter fits and predicts on a small real slice: shapes, probabilities, better than chance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kaggletk.errors import KaggletkError
+from kaggletk.models import MODELS, StepCallback, get_model_class
+from kaggletk.views import get_view
+from tests.helpers import REPO
+
+# Few epochs/rounds: these tests check behaviour, not accuracy; benchmarks measure accuracy.
+FAST = {
+    "mlp": {"epochs": 4}, "lenet5": {"epochs": 4}, "cnn": {"epochs": 4, "filters": [16, 32, 64], "dense": 64},
+    "xgb": {"n_estimators": 40}, "lgbm": {"n_estimators": 40}, "rf": {"n_estimators": 50}, "logreg": {},
+}
+
+
+@pytest.fixture(scope="module")
+def slice_():
+    from kaggletk.competition import load_competition
+    from kaggletk.data import read_source
+    from kaggletk.workspace import Workspace
+
+    comp = load_competition("fashion_mnist", Workspace(REPO))
+    raw = read_source(REPO / "competitions" / "fashion_mnist" / "sample", comp)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(raw.train_labels))[:1500]
+    images, y = raw.train_images[idx], comp.to_index(raw.train_labels[idx])
+    return images[:1200], y[:1200], images[1200:], y[1200:]
+
+
+class Recorder(StepCallback):
+    def __init__(self):
+        self.total, self.steps = None, []
+
+    def on_train_begin(self, total_steps):
+        self.total = total_steps
+
+    def on_step_end(self, step, metrics):
+        self.steps.append((step, metrics))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_adapter_fits_and_predicts_probabilities(slice_, name):
+    images, y, valid_images, y_valid = slice_
+    cls = get_model_class(name)
+    view = get_view(cls.default_view).fit(images)
+    X, X_valid = view.transform(images), view.transform(valid_images)
+    recorder = Recorder()
+    model = cls(10, FAST[name], device="cpu", seed=0).fit(X, y, X_valid, y_valid, callbacks=[recorder])
+    proba = model.predict_proba(X_valid)
+    assert proba.shape == (300, 10) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    accuracy = (proba.argmax(axis=1) == y_valid).mean()
+    assert accuracy > 0.4, f"{name}: accuracy {accuracy:.3f} not above chance (0.1)"
+    assert recorder.total is not None and recorder.steps, "the step callback was not driven"
+    assert model.get_params()["params"] == {**cls.default_params(), **FAST[name]}
+
+
+def test_seeded_cpu_runs_are_reproducible(slice_):
+    images, y, valid_images, y_valid = slice_
+    view = get_view("pixels")
+    cls = get_model_class("mlp")
+    a = cls(10, {"epochs": 2}, device="cpu", seed=3).fit(view.transform(images), y).predict_proba(view.transform(valid_images))
+    b = cls(10, {"epochs": 2}, device="cpu", seed=3).fit(view.transform(images), y).predict_proba(view.transform(valid_images))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_keras_history_is_the_training_record(slice_):
+    images, y, valid_images, y_valid = slice_
+    view = get_view("image")
+    model = get_model_class("lenet5")(10, {"epochs": 3}, device="cpu").fit(view.transform(images), y, view.transform(valid_images), y_valid)
+    assert set(model.history_) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert len(model.history_["loss"]) == 3
+
+
+def test_params_are_checked_by_name_and_type():
+    with pytest.raises(KaggletkError, match="unknown parameter 'epoch' for model mlp; known: .*epochs"):
+        get_model_class("mlp").check_params({"epoch": 3})
+    with pytest.raises(KaggletkError, match="'epochs' for model cnn must be an integer, got 'ten'"):
+        get_model_class("cnn").check_params({"epochs": "ten"})
+    with pytest.raises(KaggletkError, match="'max_depth' for model xgb must be an integer"):
+        get_model_class("xgb").check_params({"max_depth": 2.5})
+    assert get_model_class("xgb").check_params({"gamma": 0.1}) == {"gamma": 0.1}  # native names pass through
+    with pytest.raises(KaggletkError, match="--params for model rf: The 'criterion' parameter"):
+        get_model_class("rf").check_params({"criterion": "nonsense"})
+    with pytest.raises(KaggletkError, match="--params for model logreg: .*unexpected keyword argument 'depth'"):
+        get_model_class("logreg").check_params({"depth": 3})
+    assert get_model_class("rf").check_params({"criterion": "entropy"}) == {"criterion": "entropy"}
+
+
+def test_gpu_flag_fails_clearly_without_a_gpu(slice_):
+    from kaggletk.models._device import gpu_available
+
+    if gpu_available():
+        pytest.skip("this machine has a GPU")
+    images, y, *_ = slice_
+    X = get_view("pca").fit(images).transform(images)
+    with pytest.raises(KaggletkError, match="--device gpu: no GPU found"):
+        get_model_class("xgb")(10, {"n_estimators": 5}, device="gpu").fit(X, y)
+    with pytest.raises(KaggletkError, match="model logreg runs on the CPU only"):
+        get_model_class("logreg")(10, device="gpu").fit(X, y)

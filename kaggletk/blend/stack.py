@@ -1,0 +1,78 @@
+"""``stack``: a level-2 model trained on the runs' OOF probabilities (optionally log-odds).
+
+Nested in the saved folds: for each fold, the level-2 model is fitted on the other folds' OOF
+rows and predicts this fold's rows, so its OOF score is out-of-fold like any run's. Test
+probabilities are the mean of the K fold models' predictions on the runs' test probabilities.
+Default level-2 model: multinomial logistic regression; ``lgbm`` is the option.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kaggletk.blend._base import BlendInput, BlendMethod, BlendOutput
+from kaggletk.errors import KaggletkError
+
+STACKERS = ("logreg", "lgbm")
+
+
+def features(stack: np.ndarray, log_odds: bool) -> np.ndarray:
+    """(R, n, C) probabilities -> (n, R*C) level-2 features."""
+    x = np.clip(stack.astype(np.float64), 1e-6, 1 - 1e-6)
+    if log_odds:
+        x = np.log(x / (1 - x))
+    return np.concatenate(list(x), axis=1)
+
+
+def _make(stacker: str, seed: int, n_classes: int):
+    if stacker == "logreg":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500, random_state=seed))
+    if stacker == "lgbm":
+        import lightgbm as lgb
+
+        return lgb.LGBMClassifier(objective="multiclass", n_estimators=200, learning_rate=0.05, num_leaves=15,
+                                  min_child_samples=20, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                                  random_state=seed, verbose=-1)
+    raise KaggletkError(f"--stacker {stacker!r}: use one of {', '.join(STACKERS)}")
+
+
+def _proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:
+    proba = model.predict_proba(X)
+    classes = model.classes_ if hasattr(model, "classes_") else model[-1].classes_
+    full = np.zeros((len(X), n_classes))
+    full[:, classes] = proba
+    return full
+
+
+class StackBlend(BlendMethod):
+    name = "stack"
+
+    def __init__(self, stacker: str = "logreg", log_odds: bool = False, seed: int = 0):
+        _make(stacker, seed, 2)
+        self.stacker, self.log_odds, self.seed = stacker, log_odds, seed
+
+    def blend(self, data: BlendInput) -> BlendOutput:
+        n_classes = data.oof.shape[2]
+        X, X_test = features(data.oof, self.log_odds), features(data.test, self.log_odds)
+        oof = np.zeros((X.shape[0], n_classes))
+        test = np.zeros((X_test.shape[0], n_classes))
+        for fold in range(data.folds.n_splits):
+            fit_rows, held = data.folds.split(fold)
+            model = _make(self.stacker, self.seed, n_classes).fit(X[fit_rows], data.y[fit_rows])
+            oof[held] = _proba(model, X[held], n_classes)
+            test += _proba(model, X_test, n_classes)
+        test /= data.folds.n_splits
+        return BlendOutput(oof.astype(np.float32), test.astype(np.float32),
+                           {"stacker": self.stacker, "log_odds": self.log_odds, **self._weights(data, X)})
+
+    def _weights(self, data: BlendInput, X: np.ndarray) -> dict:
+        """How much the level-2 model leans on each run (mean |coefficient| per run, for the report)."""
+        if self.stacker != "logreg":
+            return {}
+        model = _make(self.stacker, self.seed, data.oof.shape[2]).fit(X, data.y)
+        coef = np.abs(model[-1].coef_).reshape(model[-1].coef_.shape[0], len(data.runs), -1).mean(axis=(0, 2))
+        return {"weights": {n: float(w) for n, w in zip(data.names, coef / coef.sum())}}

@@ -219,7 +219,7 @@ def fetch(name: str, source: Path | None = None, *, use_kaggle: bool = True, ws:
         with tempfile.TemporaryDirectory(prefix="kaggletk-download-") as tmp:
             folder = downloader(Path(tmp))
             raw = read_source(folder, comp)
-            origin = f"Kaggle {comp.kaggle_competition or comp.kaggle_dataset}"
+            origin = f"Kaggle {comp.submission_slug() or comp.kaggle_dataset}"
             write_cache(comp, raw, "full", origin, ws)
         return FetchResult(_must_read(comp, ws), origin, False, time.perf_counter() - start)
     tried.append("Kaggle (no Kaggle source declared)" if not (comp.kaggle_dataset or comp.kaggle_competition) else "Kaggle (skipped)")

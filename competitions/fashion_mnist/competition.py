@@ -16,6 +16,8 @@ COMPETITION = Competition(
     kaggle_competition=None,
     metric="accuracy",
     n_folds=5,
+    # `kaggletk folds fashion_mnist --check`: held-out folds are as novel as the test set (KS 0.013,
+    # near-copies 7.7% vs 8.4%), so plain stratified folds are honest here.
     fold_scheme="stratified",
     views=("image", "pixels", "pca", "hog"),
     hflip=True,  # a mirrored shirt is still a shirt

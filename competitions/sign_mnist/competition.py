@@ -16,7 +16,10 @@ COMPETITION = Competition(
     kaggle_competition=None,
     metric="accuracy",
     n_folds=5,
-    fold_scheme="stratified",
+    # The training set is ~1,700 photos augmented to 27,455 images: random folds put near-copies on
+    # both sides (CV ~100%, test ~91%). Group folds keep each photo's copies in one fold; see
+    # `kaggletk folds sign_mnist --check` (held-out vs test similarity: KS 0.04 with groups, 0.98 without).
+    fold_scheme="group",
     views=("image", "pixels", "pca", "hog"),
     hflip=False,  # a mirrored hand sign can be another letter
     default_models=("logreg:pca", "xgb:pca", "mlp", "lenet5", "cnn"),

@@ -30,7 +30,7 @@ def make_project(base: Path, monkeypatch) -> Path:
     # Never reach a real Kaggle account from a test, whatever this machine has configured.
     for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    home = base / "home"
+    home = base / "isolated-home"
     (home / ".kaggle").mkdir(parents=True, exist_ok=True)
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(home / ".kaggle"))
     monkeypatch.setenv("HOME", str(home))

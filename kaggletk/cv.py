@@ -22,7 +22,7 @@ from kaggletk.folds import Folds, load_folds
 from kaggletk.metrics import score
 from kaggletk.models import Model, StepCallback, get_model_class
 from kaggletk.models._device import resolve_device
-from kaggletk.params import parse_params
+from kaggletk.params import ParamSpec, parse_params
 from kaggletk.store import RUN_FORMAT, Run, load_run, run_folder, run_lock, save_final, save_fold, save_manifest
 from kaggletk.views import get_view, stateless_features
 from kaggletk.workspace import Workspace, check_name, workspace
@@ -87,6 +87,42 @@ def resolve_model_params(comp, model_cls: type[Model], params: dict[str, Any]) -
     return params
 
 
+@dataclass
+class RunSetup:
+    """Everything a training command resolves before it trains: data, folds, model, view, params, device."""
+
+    dataset: Dataset
+    folds: Folds
+    model_cls: type[Model]
+    view: str
+    spec: ParamSpec
+    params: dict[str, Any]
+    device: str
+
+
+def prepare(comp: str, model: str, *, view: str | None = None, params: str | dict | None = None, n_folds: int | None = None,
+            device: str = "auto", data: str = "auto", ws: Workspace | None = None, notify=None) -> RunSetup:
+    """Validate a training request at the boundary: known model and view, typed params, device, saved folds."""
+    ws = ws or workspace()
+    dataset = load_dataset(comp, data, ws, notify=notify)
+    competition = dataset.competition
+    model_cls = get_model_class(model)
+    spec = parse_params(params, comp, model, ws, variant=dataset.variant)
+    view = view or spec.view or model_cls.default_view
+    if view not in model_cls.views:
+        raise KaggletkError(f"--view {view}: model {model} accepts {', '.join(model_cls.views)}")
+    if view not in competition.views:
+        raise KaggletkError(f"--view {view}: competition {comp} offers {', '.join(competition.views)}")
+    model_params = resolve_model_params(competition, model_cls, spec.params)
+    resolved_device = resolve_device(device, model, model_cls.supports_gpu)
+    if resolved_device == "cpu" and model_cls.supports_gpu:
+        from kaggletk.models._device import hide_gpus
+
+        hide_gpus()
+    folds = load_folds(dataset, n_splits=n_folds, ws=ws)
+    return RunSetup(dataset, folds, model_cls, view, spec, model_params, resolved_device)
+
+
 def run_cv(
     comp: str,
     model: str,
@@ -128,22 +164,9 @@ def run_cv(
     """
     ws = ws or workspace()
     reporter = reporter or CvReporter()
-    dataset = load_dataset(comp, data, ws, notify=reporter.note)
-    competition = dataset.competition
-    model_cls = get_model_class(model)
-    spec = parse_params(params, comp, model, ws)
-    view = view or spec.view or model_cls.default_view
-    if view not in model_cls.views:
-        raise KaggletkError(f"--view {view}: model {model} accepts {', '.join(model_cls.views)}")
-    if view not in competition.views:
-        raise KaggletkError(f"--view {view}: competition {comp} offers {', '.join(competition.views)}")
-    model_params = resolve_model_params(competition, model_cls, spec.params)
-    resolved_device = resolve_device(device, model, model_cls.supports_gpu)
-    if resolved_device == "cpu" and model_cls.supports_gpu:
-        from kaggletk.models._device import hide_gpus
-
-        hide_gpus()
-    folds = load_folds(dataset, n_splits=n_folds, ws=ws)
+    setup = prepare(comp, model, view=view, params=params, n_folds=n_folds, device=device, data=data, ws=ws, notify=reporter.note)
+    dataset, folds, model_cls, view, spec = setup.dataset, setup.folds, setup.model_cls, setup.view, setup.spec
+    model_params, resolved_device = setup.params, setup.device
     if fold is not None and not 0 <= fold < folds.n_splits:
         raise KaggletkError(f"--fold {fold}: folds are numbered 0..{folds.n_splits - 1}")
     run_name = check_name(name or default_run_name(model, view, dataset, spec.source), "run name")
@@ -160,7 +183,7 @@ def run_cv(
         todo = [fold] if fold is not None else list(range(folds.n_splits))
         done = set(int(k) for k in manifest["folds"])
         result = CvResult(run=Run(run_name, folder, manifest))
-        features = _Features(get_view(view), dataset)
+        features = FoldFeatures(get_view(view), dataset)
         for f in todo:
             if f in done:
                 result.skipped_folds.append(f)
@@ -216,7 +239,7 @@ def _verify_folds(folder, manifest) -> None:
             manifest["status"] = "running"
 
 
-class _Features:
+class FoldFeatures:
     """Fold features of one view: computed once for stateless views, fitted per fold otherwise."""
 
     def __init__(self, view, dataset: Dataset):
@@ -235,32 +258,61 @@ class _Features:
                 fitted.transform(d.test_images))
 
 
-def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, folder, reporter) -> dict[str, Any]:
+@dataclass
+class FoldOutcome:
+    """One trained fold: held-out (and test) probabilities, scores, timings, the fitted model."""
+
+    fold: int
+    fit_idx: np.ndarray
+    valid_idx: np.ndarray
+    oof: np.ndarray
+    test: np.ndarray | None
+    scores: dict[str, float]
+    fit_seconds: float
+    predict_seconds: float
+    model: Model
+
+
+def fit_fold(f: int, folds: Folds, dataset: Dataset, features: FoldFeatures, model_cls: type[Model], params: dict[str, Any],
+             *, device: str = "auto", seed: int = 0, callbacks: list | None = None, predict_test: bool = True,
+             check_chance: bool = True) -> FoldOutcome:
+    """Train ``model_cls`` on the training part of fold ``f`` and predict its held-out part (and the test set).
+
+    Raises ``KaggletkError`` when the held-out accuracy is at chance level (a diverged model), unless
+    ``check_chance`` is False (tuning records such a trial's bad score instead).
+    """
     fit_idx, valid_idx = folds.split(f)
     y = dataset.y
-    reporter.fold_begin(f, folds.n_splits, len(fit_idx), len(valid_idx))
     X_fit, X_valid, X_test = features.for_fold(fit_idx, valid_idx)
     model = model_cls(dataset.competition.n_classes, params, device=device, seed=seed + f)
-    step = reporter.step_callback()
     start = time.perf_counter()
-    model.fit(X_fit, y[fit_idx], X_valid, y[valid_idx], callbacks=[step] if step else [])
+    model.fit(X_fit, y[fit_idx], X_valid, y[valid_idx], callbacks=callbacks or [])
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     oof = model.predict_proba(X_valid)
-    test = model.predict_proba(X_test)
+    test = model.predict_proba(X_test) if predict_test else None
     predict_seconds = time.perf_counter() - start
     scores = score(y[valid_idx], oof)
     chance = float(np.bincount(y[valid_idx]).max() / len(valid_idx))
-    if scores["accuracy"] < chance + CHANCE_MARGIN:
+    if check_chance and scores["accuracy"] < chance + CHANCE_MARGIN:
         raise KaggletkError(
             f"{model_cls.name} fold {f}: validation accuracy {scores['accuracy']:.1%} is at chance level ({chance:.1%}): "
             "the model diverged or learned nothing; lower learning_rate (and num_leaves for lgbm) and rerun"
         )
-    file_name, digest = save_fold(folder, f, valid_idx, oof, test)
-    if model.history_:
-        write_json(folder / f"history-{f}.json", model.history_)
-    entry = {**scores, "fit_seconds": round(fit_seconds, 3), "predict_seconds": round(predict_seconds, 3),
-             "n_fit": int(len(fit_idx)), "n_valid": int(len(valid_idx)), "best_iteration": model.best_iteration_,
+    return FoldOutcome(f, fit_idx, valid_idx, oof, test, scores, fit_seconds, predict_seconds, model)
+
+
+def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, folder, reporter) -> dict[str, Any]:
+    fit_idx, valid_idx = folds.split(f)
+    reporter.fold_begin(f, folds.n_splits, len(fit_idx), len(valid_idx))
+    step = reporter.step_callback()
+    outcome = fit_fold(f, folds, dataset, features, model_cls, params, device=device, seed=seed,
+                       callbacks=[step] if step else [])
+    file_name, digest = save_fold(folder, f, valid_idx, outcome.oof, outcome.test)
+    if outcome.model.history_:
+        write_json(folder / f"history-{f}.json", outcome.model.history_)
+    entry = {**outcome.scores, "fit_seconds": round(outcome.fit_seconds, 3), "predict_seconds": round(outcome.predict_seconds, 3),
+             "n_fit": int(len(fit_idx)), "n_valid": int(len(valid_idx)), "best_iteration": outcome.model.best_iteration_,
              "file": file_name, "sha256": digest}
     reporter.fold_end(f, entry)
     return entry

@@ -18,20 +18,23 @@ class ParamSpec:
     view: str | None = None  # the view the tuned params were found for
 
 
-def tuned_path(comp: str, model: str, ws: Workspace | None = None) -> Path:
-    return (ws or workspace()).competition_dir(comp) / "tuned" / f"{model}.json"
+def tuned_path(comp: str, model: str, ws: Workspace | None = None, variant: str = "full") -> Path:
+    """``competitions/<comp>/tuned/<model>.json`` (full data; worth committing) or ``<model>.sample.json``."""
+    suffix = "" if variant == "full" else f".{variant}"
+    return (ws or workspace()).competition_dir(comp) / "tuned" / f"{model}{suffix}.json"
 
 
-def parse_params(spec: str | dict | None, comp: str, model: str, ws: Workspace | None = None) -> ParamSpec:
-    """Turn a ``--params`` value into a dict of parameter overrides."""
+def parse_params(spec: str | dict | None, comp: str, model: str, ws: Workspace | None = None, variant: str = "full") -> ParamSpec:
+    """Turn a ``--params`` value into a dict of parameter overrides (``tuned``: the file for this data variant)."""
     if spec is None or spec == "":
         return ParamSpec({}, "default")
     if isinstance(spec, dict):
         return ParamSpec(dict(spec), "json")
     if spec == "tuned":
-        path = tuned_path(comp, model, ws)
+        path = tuned_path(comp, model, ws, variant)
         if not path.exists():
-            raise KaggletkError(f"--params tuned: no {path}; run `kaggletk tune {comp} --model {model}` first")
+            data = "" if variant == "full" else f" --data {variant}"
+            raise KaggletkError(f"--params tuned: no {path}; run `kaggletk tune {comp} --model {model}{data}` first")
         data = _load_json_file(path)
         if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
             raise KaggletkError(f"{path}: field 'params' must be a JSON object; rerun `kaggletk tune {comp} --model {model}`")

@@ -92,11 +92,11 @@ def test_params_file_and_tuned(project, tmp_path):
     params.write_text(json.dumps({"C": 0.5}))
     run = run_cv("fashion_mnist", "logreg", data="sample", params=str(params), fold=0, name="f").run
     assert run.manifest["params"]["C"] == 0.5 and run.manifest["param_source"] == str(params)
-    with pytest.raises(KaggletkError, match="--params tuned: no .*tuned/logreg.json; run `kaggletk tune fashion_mnist --model logreg`"):
+    with pytest.raises(KaggletkError, match="--params tuned: no .*tuned/logreg.sample.json; run `kaggletk tune fashion_mnist --model logreg --data sample`"):
         run_cv("fashion_mnist", "logreg", data="sample", params="tuned")
     tuned = project / "competitions" / "fashion_mnist" / "tuned"
     tuned.mkdir()
-    (tuned / "logreg.json").write_text(json.dumps({"model": "logreg", "view": "hog", "params": {"C": 0.2}}))
+    (tuned / "logreg.sample.json").write_text(json.dumps({"model": "logreg", "view": "hog", "params": {"C": 0.2}}))
     run = run_cv("fashion_mnist", "logreg", data="sample", params="tuned", fold=0).run
     assert run.name == "logreg-hog-tuned-sample" and run.manifest["params"]["C"] == 0.2
 

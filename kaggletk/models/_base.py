@@ -106,6 +106,12 @@ class Model(ABC):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, ndarray of shape (n, n_classes), float32, rows summing to 1."""
 
+    @classmethod
+    def pruning_callback(cls, trial) -> Any | None:
+        """Optuna's integration callback that reports this model's validation loss per epoch or round
+        (lower is better) so a pruner can stop a bad trial inside a fold; None when there is none."""
+        return None
+
     # Filled by fit where the library has them.
     history_: dict[str, list[float]] | None = None
     best_iteration_: int | None = None

@@ -87,6 +87,13 @@ class KerasModel(Model):
 
     supports_gpu = True
 
+    @classmethod
+    def pruning_callback(cls, trial):
+        import_keras()
+        from optuna_integration import KerasPruningCallback
+
+        return KerasPruningCallback(trial, "val_loss")
+
     def build(self, keras, input_shape: tuple[int, ...]):
         raise NotImplementedError
 

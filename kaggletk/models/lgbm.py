@@ -53,6 +53,12 @@ class LgbmModel(Model):
             "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
         }
 
+    @classmethod
+    def pruning_callback(cls, trial):
+        from optuna_integration import LightGBMPruningCallback
+
+        return LightGBMPruningCallback(trial, "multi_logloss")
+
     def fit(self, X, y, X_valid=None, y_valid=None, callbacks: Sequence[Any] = ()):
         import lightgbm as lgb
 

@@ -54,6 +54,12 @@ class XgbModel(Model):
             "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
         }
 
+    @classmethod
+    def pruning_callback(cls, trial):
+        from optuna_integration import XGBoostPruningCallback
+
+        return XGBoostPruningCallback(trial, "validation_0-mlogloss")
+
     def fit(self, X, y, X_valid=None, y_valid=None, callbacks: Sequence[Any] = ()):
         import xgboost as xgb
 

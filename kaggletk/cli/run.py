@@ -94,32 +94,13 @@ def _print_summary(result) -> None:
     out.print(line)
 
 
-def leaderboard_rows(comp: str, data: str | None = None) -> list[dict]:
-    from kaggletk.store import list_runs
-
-    rows = []
-    for run in list_runs(comp):
-        m = run.manifest
-        if data and m.get("data") != data:
-            continue
-        cv, test = m.get("cv") or {}, m.get("test") or {}
-        rows.append({
-            "run": run.name, "kind": m.get("kind", "model"), "model": m.get("model") or m.get("method", ""),
-            "view": m.get("view", "-"), "data": m.get("data", "?"), "device": m.get("device", "-"),
-            "folds": f"{len(run.done_folds())}/{m.get('n_folds', '?')}", "complete": run.complete,
-            "cv": cv.get("accuracy_mean"), "cv_std": cv.get("accuracy_std"), "f1": cv.get("macro_f1_mean"),
-            "oof": cv.get("oof_accuracy"), "test": test.get("accuracy"), "test_f1": test.get("macro_f1"),
-            "seconds": cv.get("fit_seconds"), "fold_hash": m.get("fold_hash", "?"), "scheme": m.get("fold_scheme", "?"),
-        })
-    rows.sort(key=lambda r: (r["cv"] is None, -(r["cv"] or 0.0)))
-    return rows
-
-
 def _fmt(value, spec=".4f") -> str:
     return "-" if value is None else format(value, spec)
 
 
 def _leaderboard(args) -> int:
+    from kaggletk.leaderboard import leaderboard_rows
+
     rows = leaderboard_rows(args.competition, getattr(args, "data", None) if getattr(args, "data", None) in ("full", "sample") else None)
     if not rows:
         out.print(f"no runs for {args.competition} yet; start one with `kaggletk cv {args.competition} --model xgb`")

@@ -1,0 +1,137 @@
+"""The report's numbers: confusion counts, per-class scores, mistakes, and the tables that show them.
+
+Inputs are class indices ``0..n_classes-1`` and probabilities ``(n, n_classes)``; tables show the
+competition's class names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import precision_recall_fscore_support
+
+from kaggletk.report._blocks import Table
+
+
+def fmt(value: float | None, spec: str = ".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts of (true, predicted) pairs, ndarray of shape (n_classes, n_classes), int64; rows are true classes."""
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def confused_pairs(counts: np.ndarray, top: int = 8) -> list[tuple[int, int, int, float]]:
+    """The ``top`` most frequent mistakes as (true, predicted, count, share of the true class), most first."""
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(off, axis=None, kind="stable")[::-1][:top]
+    totals = counts.sum(axis=1)
+    pairs = []
+    for flat in order:
+        i, j = divmod(int(flat), counts.shape[1])
+        if off[i, j] == 0:
+            break
+        pairs.append((i, j, int(off[i, j]), float(off[i, j] / max(totals[i], 1))))
+    return pairs
+
+
+def per_class_scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict[str, np.ndarray]:
+    """Per class: support, accuracy (the share of the class predicted right, i.e. recall), precision, F1."""
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=np.arange(n_classes), zero_division=0)
+    return {"support": support, "accuracy": recall, "precision": precision, "f1": f1}
+
+
+def confident_mistakes(proba: np.ndarray, y: np.ndarray, top: int = 16) -> np.ndarray:
+    """Row indices of the ``top`` wrong predictions with the highest predicted probability, most confident first."""
+    pred = proba.argmax(axis=1)
+    wrong = np.flatnonzero(pred != y)
+    confidence = proba[wrong, pred[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")[:top]]
+
+
+# ---------------------------------------------------------------- tables
+
+
+def leaderboard_table(rows: list[dict[str, Any]], manifests: dict[str, dict[str, Any]]) -> Table:
+    """Every run and blend: the rows of ``kaggletk leaderboard`` with the macro-F1 spread and test macro-F1."""
+    columns = ["run", "model", "view", "CV accuracy", "CV macro-F1", "test accuracy", "test macro-F1",
+               "gap (OOF − test)", "fit s", "device", "folds done, scheme, hash"]
+    body = []
+    for r in rows:
+        cv = manifests.get(r["run"], {}).get("cv") or {}
+        gap = None if r["test"] is None or r["oof"] is None else r["oof"] - r["test"]
+        acc = "-" if r["cv"] is None else f"{r['cv']:.4f} ± {r['cv_std'] or 0:.4f}"
+        f1 = "-" if r["f1"] is None else f"{r['f1']:.4f} ± {cv.get('macro_f1_std') or 0:.4f}"
+        body.append([r["run"], r["model"], r["view"], acc, f1, fmt(r["test"]), fmt(r["test_f1"]), fmt(gap, "+.4f"),
+                     fmt(r["seconds"], ".1f"), r["device"],
+                     f"{r['folds']} {r['scheme']} {r['fold_hash']}" + ("" if r["complete"] else " (partial)")])
+    return Table(columns, body, "best CV accuracy first; test scores use held-out labels (scoring only); "
+                                "the gap is OOF accuracy minus test accuracy")
+
+
+def pairs_table(pairs: list[tuple[int, int, int, float]], class_names: Sequence[str], caption: str) -> Table:
+    return Table(["true class", "predicted as", "count", "share of the true class"],
+                 [[class_names[i], class_names[j], str(n), f"{share:.1%}"] for i, j, n, share in pairs], caption)
+
+
+def per_class_table(class_names: Sequence[str], oof: dict[str, np.ndarray], test: dict[str, np.ndarray] | None) -> Table:
+    columns = ["class", "train images", "OOF accuracy", "OOF precision", "OOF F1"]
+    if test is not None:
+        columns += ["test images", "test accuracy", "test F1"]
+    rows = []
+    for c, name in enumerate(class_names):
+        row = [name, str(int(oof["support"][c])), fmt(oof["accuracy"][c]), fmt(oof["precision"][c]), fmt(oof["f1"][c])]
+        if test is not None:
+            row += [str(int(test["support"][c])), fmt(test["accuracy"][c]), fmt(test["f1"][c])]
+        rows.append(row)
+    return Table(columns, rows, "per-class accuracy is the share of the class's images predicted right (recall)", detail=True)
+
+
+def blend_tables(manifest: dict[str, Any]) -> list[Table]:
+    """A blend's weights per input run and method, and each method's scores."""
+    methods = manifest.get("methods") or []
+    runs = manifest.get("runs") or []
+    chosen = manifest.get("method")
+    names = [row["method"] for row in methods]
+    weights = Table(["input run"] + [n + (" (chosen)" if n == chosen else "") for n in names],
+                    [[run] + [fmt(((row.get("details") or {}).get("weights") or {}).get(run), ".3f") for row in methods]
+                     for run in runs],
+                    "mean and rank: equal weights; hill: selection counts; stack: the level-2 model's mean |coefficient| per run")
+    scores = Table(["method", "OOF accuracy", "OOF macro-F1", "test accuracy", "test macro-F1", "seconds"],
+                   [[row["method"] + (" (chosen)" if row["method"] == chosen else ""), fmt(row.get("oof_accuracy")),
+                     fmt(row.get("oof_macro_f1")), fmt((row.get("test") or {}).get("accuracy")),
+                     fmt((row.get("test") or {}).get("macro_f1")), fmt(row.get("seconds"), ".2f")] for row in methods],
+                   "every method scored on the same saved folds")
+    return [weights, scores]
+
+
+def sweep_stats(results: list[dict[str, Any]], values: list[Any], metric: str) -> dict[str, np.ndarray]:
+    """Mean and std (ddof=1; 0 for one replicate) per swept value of the metric, macro-F1 and fit time."""
+    out: dict[str, list] = {k: [] for k in ("n", "mean", "std", "f1_mean", "secs_mean", "secs_std")}
+    for value in values:
+        group = [r for r in results if r["value"] == value]
+        acc = np.array([r[metric] for r in group], dtype=float)
+        f1 = np.array([r.get("macro_f1", np.nan) for r in group], dtype=float)
+        secs = np.array([r.get("fit_seconds", np.nan) for r in group], dtype=float)
+        out["n"].append(len(group))
+        out["mean"].append(acc.mean() if len(acc) else np.nan)
+        out["std"].append(acc.std(ddof=1) if len(acc) > 1 else 0.0)
+        out["f1_mean"].append(np.nanmean(f1) if len(f1) and not np.isnan(f1).all() else np.nan)
+        out["secs_mean"].append(np.nanmean(secs) if len(secs) and not np.isnan(secs).all() else np.nan)
+        out["secs_std"].append(np.nanstd(secs, ddof=1) if np.count_nonzero(~np.isnan(secs)) > 1 else 0.0)
+    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
+
+def sweep_table(param: str, values: list[Any], stats: dict[str, np.ndarray], metric: str) -> Table:
+    def num(x, spec=".4f"):
+        return "-" if np.isnan(x) else format(x, spec)
+
+    best = int(np.nanargmax(stats["mean"])) if not np.isnan(stats["mean"]).all() else -1
+    rows = [[str(v) + (" (best)" if i == best else ""), str(int(stats["n"][i])), num(stats["mean"][i]), num(stats["std"][i]),
+             num(stats["f1_mean"][i]), num(stats["secs_mean"][i], ".1f")] for i, v in enumerate(values)]
+    return Table([param, "replicates", f"{metric} mean", f"{metric} std", "macro-F1 mean", "fit s mean"], rows)

@@ -31,6 +31,7 @@ def main(argv=None) -> int:
     parser.add_argument("competition")
     parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--quick", action="store_true", help="bundled sample instead of the full data")
+    parser.add_argument("--scheme", help="fold scheme (default: the competition's)")
     parser.add_argument("--params", action="append", default=[], metavar="MODEL=JSON", help="params for one model")
     args = parser.parse_args(argv)
 
@@ -44,8 +45,9 @@ def main(argv=None) -> int:
         model, _, view = spec.partition(":")
         start = time.perf_counter()
         with RichCvReporter(model) as reporter:
+            suffix = ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else "")
             run = run_cv(args.competition, model, view=view or None, data=data, params=overrides.get(model),
-                         name=f"bench-{model}-{view or 'default'}" + ("-quick" if args.quick else ""), reporter=reporter).run
+                         scheme=args.scheme, name=f"bench-{model}-{view or 'default'}{suffix}", reporter=reporter).run
         m = run.manifest
         per_fold = [m["folds"][str(f)]["fit_seconds"] + m["folds"][str(f)]["predict_seconds"] for f in range(m["n_folds"])]
         record = {"run": run.name, "model": model, "view": m["view"], "params": m["params"], "cv": m["cv"], "test": m["test"],
@@ -59,7 +61,7 @@ def main(argv=None) -> int:
                      None if not test else m["cv"]["oof_accuracy"] - test["accuracy"], record["seconds_per_fold"]])
     table = markdown_table(["model", "view", "CV acc", "± std", "CV macro-F1", "test acc", "test macro-F1", "CV-test gap", "s/fold"], rows)
     table += f"\n\n{data} data, {records[0]['fold_scheme']} folds {records[0]['fold_hash']}. Published: {ANCHORS.get(args.competition, '-')}"
-    write_results(f"accuracy-{args.competition}" + ("-quick" if args.quick else ""), {"data": data, "runs": records}, table)
+    write_results(f"accuracy-{args.competition}" + ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else ""), {"data": data, "runs": records}, table)
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from kaggletk._faults import crash_point
 from kaggletk.errors import KaggletkError
 
 
@@ -36,6 +37,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        crash_point("before-rename")
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -129,13 +131,26 @@ def sha256_file(path: Path) -> str:
 
 
 def replace_dir(tmp_dir: Path, final_dir: Path) -> None:
-    """Move a fully written ``tmp_dir`` into place as ``final_dir``, replacing any old one."""
+    """Move a fully written ``tmp_dir`` into place as ``final_dir``, replacing any old one.
+
+    Two renames; a crash between them leaves ``.<name>.old``, which ``recover_dir`` puts back.
+    """
     final_dir = Path(final_dir)
     old = final_dir.with_name(f".{final_dir.name}.old")
+    recover_dir(final_dir)
     if old.exists():
         shutil.rmtree(old)
     if final_dir.exists():
         os.replace(final_dir, old)
+    crash_point("between-dir-renames")
     os.replace(tmp_dir, final_dir)
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_dir(final_dir: Path) -> None:
+    """Put back the previous folder if a crash in ``replace_dir`` left only its ``.old`` copy."""
+    final_dir = Path(final_dir)
+    old = final_dir.with_name(f".{final_dir.name}.old")
+    if not final_dir.exists() and old.exists():
+        os.replace(old, final_dir)

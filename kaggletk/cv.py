@@ -26,6 +26,7 @@ from kaggletk.params import ParamSpec, parse_params
 from kaggletk.store import RUN_FORMAT, Run, load_run, run_folder, run_lock, save_final, save_fold, save_manifest
 from kaggletk.views import get_view, stateless_features
 from kaggletk.workspace import Workspace, check_name, workspace
+from kaggletk._faults import crash_point
 from kaggletk._io import write_json
 
 # A fold whose validation accuracy is below the majority-class share plus this margin has not
@@ -101,7 +102,8 @@ class RunSetup:
 
 
 def prepare(comp: str, model: str, *, view: str | None = None, params: str | dict | None = None, n_folds: int | None = None,
-            device: str = "auto", data: str = "auto", ws: Workspace | None = None, notify=None) -> RunSetup:
+            scheme: str | None = None, device: str = "auto", data: str = "auto", ws: Workspace | None = None,
+            notify=None) -> RunSetup:
     """Validate a training request at the boundary: known model and view, typed params, device, saved folds."""
     ws = ws or workspace()
     dataset = load_dataset(comp, data, ws, notify=notify)
@@ -119,7 +121,7 @@ def prepare(comp: str, model: str, *, view: str | None = None, params: str | dic
         from kaggletk.models._device import hide_gpus
 
         hide_gpus()
-    folds = load_folds(dataset, n_splits=n_folds, ws=ws)
+    folds = load_folds(dataset, scheme=scheme, n_splits=n_folds, ws=ws)
     return RunSetup(dataset, folds, model_cls, view, spec, model_params, resolved_device)
 
 
@@ -130,6 +132,7 @@ def run_cv(
     view: str | None = None,
     params: str | dict | None = None,
     n_folds: int | None = None,
+    scheme: str | None = None,
     fold: int | None = None,
     device: str = "auto",
     data: str = "auto",
@@ -149,6 +152,8 @@ def run_cv(
         JSON object, JSON file path, or ``"tuned"``; overrides of the model's defaults.
     n_folds : int, optional
         K of the fold scheme (default: the competition's). Each K has its own saved folds.
+    scheme : {"stratified", "random", "group"}, optional
+        Fold scheme (default: the competition's); runs on other schemes cannot be blended together.
     fold : int, optional
         Run only this fold (spread folds over machines); the run completes when all are there.
     device : {"auto", "cpu", "gpu"}
@@ -164,7 +169,8 @@ def run_cv(
     """
     ws = ws or workspace()
     reporter = reporter or CvReporter()
-    setup = prepare(comp, model, view=view, params=params, n_folds=n_folds, device=device, data=data, ws=ws, notify=reporter.note)
+    setup = prepare(comp, model, view=view, params=params, n_folds=n_folds, scheme=scheme, device=device, data=data, ws=ws,
+                    notify=reporter.note)
     dataset, folds, model_cls, view, spec = setup.dataset, setup.folds, setup.model_cls, setup.view, setup.spec
     model_params, resolved_device = setup.params, setup.device
     if fold is not None and not 0 <= fold < folds.n_splits:
@@ -308,7 +314,9 @@ def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, fold
     step = reporter.step_callback()
     outcome = fit_fold(f, folds, dataset, features, model_cls, params, device=device, seed=seed,
                        callbacks=[step] if step else [])
+    crash_point("fold-trained")
     file_name, digest = save_fold(folder, f, valid_idx, outcome.oof, outcome.test)
+    crash_point("fold-file-written")
     if outcome.model.history_:
         write_json(folder / f"history-{f}.json", outcome.model.history_)
     entry = {**outcome.scores, "fit_seconds": round(outcome.fit_seconds, 3), "predict_seconds": round(outcome.predict_seconds, 3),
@@ -331,6 +339,7 @@ def _finish(folder, manifest, dataset: Dataset, folds: Folds) -> None:
     if np.isnan(oof).any():
         raise KaggletkError(f"{folder}: fold files do not cover every training row; rerun with --overwrite")
     manifest["files"] = save_final(folder, oof, test.astype(np.float32))
+    crash_point("final-arrays-written")
     manifest["cv"] = cv_summary(manifest, oof, dataset)
     manifest["test"] = holdout_score(dataset, test)
     manifest["status"] = "complete"

@@ -16,8 +16,6 @@ Every file's sha256 is in the manifest and is checked before the file is used.
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from kaggletk._io import load_npy, load_npz, read_json, save_npy, write_json
+from kaggletk._faults import crash_point
+from kaggletk._lock import folder_lock
+from kaggletk._io import load_npy, load_npz, read_json, save_npy, save_npz, write_json
 from kaggletk.errors import KaggletkError
 from kaggletk.workspace import Workspace, check_name, workspace
 
@@ -115,55 +115,22 @@ def save_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 
 def save_fold(folder: Path, fold: int, valid_idx: np.ndarray, oof: np.ndarray, test: np.ndarray) -> tuple[str, str]:
     """Write one fold's predictions atomically; returns (file name, sha256)."""
-    from kaggletk._io import save_npz
-
     name = f"fold-{fold}.npz"
     digest = save_npz(folder / name, valid_idx=valid_idx.astype(np.int64), oof=oof.astype(np.float32), test=test.astype(np.float32))
     return name, digest
 
 
 def save_final(folder: Path, oof: np.ndarray, test: np.ndarray) -> dict[str, str]:
-    return {"oof.npy": save_npy(folder / "oof.npy", oof.astype(np.float32)),
-            "test.npy": save_npy(folder / "test.npy", test.astype(np.float32))}
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    files = {"oof.npy": save_npy(folder / "oof.npy", oof.astype(np.float32))}
+    crash_point("between-final-arrays")
+    files["test.npy"] = save_npy(folder / "test.npy", test.astype(np.float32))
+    return files
 
 
 @contextlib.contextmanager
 def run_lock(folder: Path) -> Iterator[None]:
-    """Hold ``folder/.lock`` while writing a run; a live holder makes this fail, a dead one is cleared."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = folder / ".lock"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                holder = int(lock.read_text().strip() or "0")
-            except (OSError, ValueError):
-                holder = 0
-            if holder and _pid_alive(holder) and holder != os.getpid():
-                raise KaggletkError(f"{folder.name}: run is being written by process {holder} ({lock}); wait for it or use another --name") from None
-            lock.unlink(missing_ok=True)  # stale: its holder is gone
-            continue
-        except OSError as exc:
-            if exc.errno in (errno.EROFS, errno.EACCES, errno.ENOSPC):
-                raise KaggletkError(f"{folder}: cannot write ({exc.strerror}); choose a writable folder") from exc
-            raise
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        break
-    else:
-        raise KaggletkError(f"{lock}: cannot take the run lock; remove the file if no kaggletk process is running")
-    try:
+    """Hold ``folder/.lock`` while writing a run: a second writer fails at once, naming the holder."""
+    with folder_lock(folder, f"{folder.name}: run is being written", wait_seconds=0):
+        for leftover in folder.glob(".*.tmp"):  # temp files of a writer that was killed before its rename
+            leftover.unlink(missing_ok=True)
         yield
-    finally:
-        lock.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ def register(sub) -> None:
     p.add_argument("--view", help="feature view (image, pixels, pca, hog); default: the model's")
     p.add_argument("--params", metavar="JSON|FILE|tuned", help="parameter overrides: a JSON object, a .json file, or 'tuned'")
     p.add_argument("--folds", type=int, metavar="K", help="K of the fold scheme (default: the competition's)")
+    p.add_argument("--scheme", choices=("stratified", "random", "group"), help="fold scheme (default: the competition's)")
     p.add_argument("--fold", type=int, metavar="I", help="run only fold I")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
     p.add_argument("--data", default="auto", choices=("auto", "full", "sample"),
@@ -65,7 +66,7 @@ def _cv(args) -> int:
     results = []
     for model, view in specs:
         with RichCvReporter(model) as reporter:
-            result = run_cv(args.competition, model, view=view, params=args.params, n_folds=args.folds, fold=args.fold,
+            result = run_cv(args.competition, model, view=view, params=args.params, n_folds=args.folds, scheme=args.scheme, fold=args.fold,
                             device=args.device, data=args.data, name=args.name if len(specs) == 1 else None,
                             seed=args.seed, overwrite=args.overwrite, reporter=reporter)
         results.append(result)

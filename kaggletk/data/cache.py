@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from kaggletk import __version__
-from kaggletk._io import load_npy, read_json, replace_dir, save_npy, write_json
+from kaggletk._lock import folder_lock
+from kaggletk._io import load_npy, read_json, recover_dir, replace_dir, save_npy, write_json
 from kaggletk.competition import Competition, load_competition
 from kaggletk.data._base import RawData
 from kaggletk.data.source import read_source
@@ -100,47 +101,54 @@ def cache_dir(comp: str, variant: str, ws: Workspace | None = None) -> Path:
 def write_cache(comp: Competition, raw: RawData, variant: str, source: str, ws: Workspace | None = None) -> Path:
     """Write ``raw`` as the cache ``variant`` of ``comp`` (atomically, replacing any old one)."""
     final = cache_dir(comp.name, variant, ws)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{variant}.", suffix=".tmp", dir=final.parent))
-    try:
-        arrays = {
-            "train_images": raw.train_images,
-            "train_labels": raw.train_labels.astype(np.int64),
-            "test_images": raw.test_images,
-            "test_ids": raw.test_ids.astype(np.int64),
-        }
-        checksums = {name: save_npy(tmp / f"{name}.npy", arr) for name, arr in arrays.items()}
-        if raw.test_labels is not None:
-            checksums["holdout/test_labels"] = save_npy(tmp / "holdout" / "test_labels.npy", raw.test_labels.astype(np.int64))
-        labels, counts = np.unique(raw.train_labels, return_counts=True)
-        write_json(
-            tmp / "manifest.json",
-            {
-                "cache_version": CACHE_VERSION,
-                "kaggletk_version": __version__,
-                "competition": comp.name,
-                "variant": variant,
-                "source": source,
-                "files": raw.files,
-                "n_train": len(raw.train_labels),
-                "n_test": len(raw.test_ids),
-                "has_holdout_labels": raw.test_labels is not None,
-                "train_label_counts": {int(k): int(v) for k, v in zip(labels, counts)},
-                "fingerprint": fingerprint(raw.train_images, raw.train_labels, raw.test_images),
-                "checksums": checksums,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            },
-        )
-        replace_dir(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    # One writer at a time per competition; others wait (two `cv` runs may start on a fresh machine together).
+    with folder_lock(final.parent, f"{final.parent}: the data cache is being written", wait_seconds=600):
+        for leftover in final.parent.glob(f".{variant}.*.tmp"):  # from a fetch that was killed
+            shutil.rmtree(leftover, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{variant}.", suffix=".tmp", dir=final.parent))
+        try:
+            arrays = {
+                "train_images": raw.train_images,
+                "train_labels": raw.train_labels.astype(np.int64),
+                "test_images": raw.test_images,
+                "test_ids": raw.test_ids.astype(np.int64),
+            }
+            checksums = {name: save_npy(tmp / f"{name}.npy", arr) for name, arr in arrays.items()}
+            if raw.test_labels is not None:
+                checksums["holdout/test_labels"] = save_npy(tmp / "holdout" / "test_labels.npy", raw.test_labels.astype(np.int64))
+            labels, counts = np.unique(raw.train_labels, return_counts=True)
+            write_json(
+                tmp / "manifest.json",
+                {
+                    "cache_version": CACHE_VERSION,
+                    "kaggletk_version": __version__,
+                    "competition": comp.name,
+                    "variant": variant,
+                    "source": source,
+                    "files": raw.files,
+                    "n_train": len(raw.train_labels),
+                    "n_test": len(raw.test_ids),
+                    "has_holdout_labels": raw.test_labels is not None,
+                    "train_label_counts": {int(k): int(v) for k, v in zip(labels, counts)},
+                    "fingerprint": fingerprint(raw.train_images, raw.train_labels, raw.test_images),
+                    "checksums": checksums,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                },
+            )
+            replace_dir(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return final
 
 
 def read_cache(comp: Competition, variant: str, ws: Workspace | None = None) -> Dataset | None:
     """Load a cached variant, or None when there is none (or it is from an older cache version)."""
     folder = cache_dir(comp.name, variant, ws)
+    if not folder.exists() and folder.with_name(f".{variant}.old").exists():
+        # A writer was killed between its two renames, or is between them now: wait for any live writer.
+        with folder_lock(folder.parent, f"{folder.parent}: the data cache is being written", wait_seconds=600):
+            recover_dir(folder)
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():
         return None

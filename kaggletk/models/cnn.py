@@ -31,7 +31,7 @@ class CnnModel(KerasModel):
     def default_params(cls):
         return {
             "filters": [32, 64, 128], "dense": 256, "dropout": 0.1, "dense_dropout": 0.3,
-            "learning_rate": 2e-3, "batch_size": 128, "epochs": 25, "patience": 6, "schedule": "cosine",
+            "learning_rate": 2e-3, "batch_size": 128, "epochs": 20, "patience": 6, "schedule": "cosine",
             "shift": 0.08, "rotation": 0.0, "zoom": 0.0, "head": "flatten", "hflip": False, "tta": True, "deterministic": True,
         }
 

@@ -1,0 +1,202 @@
+"""Reliability: SIGKILL at any point and rerun, concurrent runs, secrets, read-only and full disks, --debug."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kaggletk.blend import run_blend
+from kaggletk.cv import run_cv
+from kaggletk.data import load_dataset
+from kaggletk.errors import KaggletkError
+from kaggletk.store import load_run, run_lock
+from tests.conftest import run_cli
+
+CV = ["cv", "fashion_mnist", "--model", "logreg", "--data", "sample", "--name", "r"]
+
+
+def _kaggletk(project: Path, *argv: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    full = dict(os.environ, KAGGLETK_HOME=str(project), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "kaggletk", *argv], capture_output=True, text=True, env=full, timeout=600, **kwargs)
+
+
+def _no_partial_files(folder: Path) -> None:
+    """Everything a reader could open is whole: no temp files are referenced, every listed file checks out."""
+    from kaggletk._io import sha256_file
+
+    run = load_run("fashion_mnist", folder.name)
+    for entry in run.manifest["folds"].values():
+        assert sha256_file(folder / entry["file"]) == entry["sha256"]
+    for name, digest in (run.manifest.get("files") or {}).items():
+        assert sha256_file(folder / name) == digest
+
+
+@pytest.fixture
+def reference(project):
+    """The OOF of an uninterrupted run (logreg is deterministic)."""
+    run = run_cv("fashion_mnist", "logreg", data="sample", name="reference").run
+    return run.oof(), run.test()
+
+
+@pytest.mark.parametrize("point", ["fold-trained", "before-rename:2", "before-rename:4", "fold-file-written:3", "between-final-arrays",
+                                   "final-arrays-written"])
+def test_cv_killed_at_any_point_reruns_to_the_same_oof(project, reference, point):
+    killed = _kaggletk(project, *CV, env={"KAGGLETK_CRASH_AT": point})
+    assert killed.returncode == -signal.SIGKILL
+    folder = project / "oof" / "fashion_mnist" / "r"
+    assert (folder / ".lock").exists()  # the killed process could not clean up
+    _no_partial_files(folder)
+    if not load_run("fashion_mnist", "r").complete:
+        with pytest.raises(KaggletkError, match="run r is partial"):
+            run_blend("fashion_mnist", ["reference", "r"])
+    rerun = _kaggletk(project, *CV)
+    assert rerun.returncode == 0, rerun.stderr
+    run = load_run("fashion_mnist", "r")
+    assert run.complete and not (folder / ".lock").exists() and not list(folder.glob(".*.tmp"))
+    np.testing.assert_array_equal(run.oof(), reference[0])
+    np.testing.assert_array_equal(run.test(), reference[1])
+
+
+def test_cv_killed_mid_fold_from_outside_resumes(project, reference):
+    env = dict(os.environ, KAGGLETK_HOME=str(project))
+    # Random forest folds take a few seconds: long enough to be killed inside one.
+    argv = [sys.executable, "-m", "kaggletk", "cv", "fashion_mnist", "--model", "rf", "--data", "sample", "--name", "f",
+            "--params", '{"n_estimators": 60, "n_jobs": 1}']
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = project / "oof" / "fashion_mnist" / "f" / "fold-0.npz"
+    deadline = time.time() + 300
+    while not manifest.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = load_run("fashion_mnist", "f")
+    assert not partial.complete and 0 < len(partial.done_folds()) < 5
+    done = set(partial.done_folds())
+    rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "were already done (resumed)" in rerun.stderr
+    whole = run_cv("fashion_mnist", "rf", data="sample", name="g", params={"n_estimators": 60, "n_jobs": 1}).run
+    np.testing.assert_array_equal(load_run("fashion_mnist", "f").oof(), whole.oof())
+    assert done
+
+
+def test_blend_killed_keeps_its_previous_result_whole(project, reference):
+    run_cv("fashion_mnist", "lgbm", data="sample", params={"n_estimators": 20})
+    assert run_cli("blend", "fashion_mnist", "--method", "mean", "--data", "sample", "--name", "b")[0] == 0
+    before = load_run("fashion_mnist", "b").oof()
+    killed = _kaggletk(project, "blend", "fashion_mnist", "--method", "hill", "--data", "sample", "--name", "b",
+                       env={"KAGGLETK_CRASH_AT": "between-final-arrays"})
+    assert killed.returncode == -signal.SIGKILL
+    # a half-written blend is never read: its old manifest no longer matches the new oof.npy, and says so
+    with pytest.raises(KaggletkError, match="checksum does not match its manifest"):
+        load_run("fashion_mnist", "b").oof()
+    assert _kaggletk(project, "blend", "fashion_mnist", "--method", "hill", "--data", "sample", "--name", "b").returncode == 0
+    assert load_run("fashion_mnist", "b").oof().shape == before.shape
+
+
+def test_fetch_killed_between_renames_keeps_the_old_cache(project):
+    sample = project / "competitions" / "sign_mnist" / "sample"
+    assert _kaggletk(project, "fetch", "sign_mnist", "--from", str(sample)).returncode == 0
+    killed = _kaggletk(project, "fetch", "sign_mnist", "--from", str(sample), env={"KAGGLETK_CRASH_AT": "between-dir-renames"})
+    assert killed.returncode == -signal.SIGKILL
+    assert not (project / "competitions" / "sign_mnist" / "data" / "full").exists()
+    assert load_dataset("sign_mnist", "full").n_train == 3000  # the previous cache is put back
+
+
+def test_two_processes_on_one_run_do_not_corrupt_it(project):
+    folder = project / "oof" / "fashion_mnist" / "busy"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folder.mkdir(parents=True)
+        (folder / ".lock").write_text(f"{holder.pid} ")
+        status, _, err = run_cli("cv", "fashion_mnist", "--model", "logreg", "--data", "sample", "--name", "busy")
+        assert status == 2 and f"run is being written by process {holder.pid}" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its lock is stale and the next run takes over
+    assert run_cv("fashion_mnist", "logreg", data="sample", name="busy").run.complete
+
+
+def test_two_runs_of_one_competition_work_side_by_side(project):
+    procs = [subprocess.Popen([sys.executable, "-m", "kaggletk", "cv", "fashion_mnist", "--model", "logreg", "--data", "sample",
+                               "--name", name], env=dict(os.environ, KAGGLETK_HOME=str(project)),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+    np.testing.assert_array_equal(load_run("fashion_mnist", "a").oof(), load_run("fashion_mnist", "b").oof())
+
+
+def test_a_reused_pid_does_not_hold_a_lock(project, tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / ".lock").write_text(f"{os.getppid()} 1")  # a live PID, but not the process that took the lock
+    with run_lock(folder):
+        assert (folder / ".lock").read_text().split()[0] == str(os.getpid())
+
+
+def test_credentials_never_reach_any_file_or_output(project):
+    key = "kaggle-key-4f1c9a77e2d0b3"
+    env = {"KAGGLE_USERNAME": "someone", "KAGGLE_KEY": key}
+    outputs = [
+        _kaggletk(project, "cv", "fashion_mnist", "--model", "logreg", "--data", "sample", env=env),
+        _kaggletk(project, "blend", "fashion_mnist", "--data", "sample", "--method", "mean", env=env),
+        _kaggletk(project, "report", "fashion_mnist", "--data", "sample", env=env),
+        _kaggletk(project, "submit", "fashion_mnist", "submissions/fashion_mnist/blend-mean-sample.csv", "-m", "x", "-c", "slug",
+                  "--dry-run", env=env, cwd=project),
+    ]
+    for proc in outputs:
+        assert key not in proc.stdout + proc.stderr
+    for path in project.rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
+
+
+def _mount_tmpfs(where: Path, options: str) -> bool:
+    where.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True).returncode == 0
+
+
+def test_a_full_disk_gives_a_clear_error_and_keeps_what_was_written(project):
+    oof = project / "oof"
+    if not _mount_tmpfs(oof, "size=96k"):
+        pytest.skip("cannot mount a small tmpfs here (needs root and mount rights)")
+    try:
+        proc = _kaggletk(project, "cv", "fashion_mnist", "--model", "logreg", "--data", "sample")
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert "No space left on device" in proc.stderr and "free some disk space" in proc.stderr
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("kaggletk: error:")]
+        assert len(errors) == 1 and "fold-" in errors[0]  # one line naming the file it could not write
+        runs = list(oof.glob("fashion_mnist/*/manifest.json"))
+        for manifest in runs:
+            _no_partial_files(manifest.parent)
+    finally:
+        subprocess.run(["umount", str(oof)])
+
+
+def test_a_read_only_output_folder_gives_a_clear_error(project):
+    oof = project / "oof"
+    if not _mount_tmpfs(oof, "size=1m,ro"):
+        pytest.skip("cannot mount a read-only tmpfs here (needs root and mount rights)")
+    try:
+        proc = _kaggletk(project, "cv", "fashion_mnist", "--model", "logreg", "--data", "sample")
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert "Read-only file system" in proc.stderr and "writable folder" in proc.stderr
+    finally:
+        subprocess.run(["umount", str(oof)])
+
+
+def test_debug_shows_the_traceback_and_plain_errors_do_not(project):
+    plain = _kaggletk(project, "cv", "fashion_mnist", "--model", "svm", "--data", "sample")
+    debug = _kaggletk(project, "--debug", "cv", "fashion_mnist", "--model", "svm", "--data", "sample")
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "KaggletkError" in debug.stderr

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 comp ?= fashion_mnist
 data ?= auto
 
-.PHONY: setup test test-slow fetch cv bench clean-oof
+.PHONY: setup test test-slow fetch cv bench
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -24,3 +24,7 @@ fetch:
 # The competition's default set of models (sample data when the full data is absent).
 cv:
 	$(BIN)/kaggletk cv $(comp) --model $(or $(model),default) --data $(data)
+
+# Benchmarks (not tests): `make bench quick=1` takes a few minutes on the sample; the full run takes hours and resumes.
+bench:
+	$(BIN)/python bench/run_all.py $(if $(quick),--quick)

@@ -56,23 +56,32 @@ class StackBlend(BlendMethod):
         self.stacker, self.log_odds, self.seed = stacker, log_odds, seed
 
     def blend(self, data: BlendInput) -> BlendOutput:
+        from threadpoolctl import threadpool_limits
+
         n_classes = data.oof.shape[2]
         X, X_test = features(data.oof, self.log_odds), features(data.test, self.log_odds)
         oof = np.zeros((X.shape[0], n_classes))
         test = np.zeros((X_test.shape[0], n_classes))
-        for fold in range(data.folds.n_splits):
-            fit_rows, held = data.folds.split(fold)
-            model = _make(self.stacker, self.seed, n_classes).fit(X[fit_rows], data.y[fit_rows])
-            oof[held] = _proba(model, X[held], n_classes)
-            test += _proba(model, X_test, n_classes)
+        reliance = np.zeros(data.oof.shape[0])
+        # One BLAS thread: the problem is small per call, and more threads thrash beside OpenMP libraries.
+        with threadpool_limits(limits=1, user_api="blas"):
+            for fold in range(data.folds.n_splits):
+                fit_rows, held = data.folds.split(fold)
+                model = _make(self.stacker, self.seed, n_classes).fit(X[fit_rows], data.y[fit_rows])
+                oof[held] = _proba(model, X[held], n_classes)
+                test += _proba(model, X_test, n_classes)
+                reliance += _reliance(model, data.oof.shape[0])
         test /= data.folds.n_splits
-        return BlendOutput(oof.astype(np.float32), test.astype(np.float32),
-                           {"stacker": self.stacker, "log_odds": self.log_odds, **self._weights(data, X)})
+        details = {"stacker": self.stacker, "log_odds": self.log_odds}
+        if reliance.sum() > 0:
+            details["weights"] = {n: float(w) for n, w in zip(data.names, reliance / reliance.sum())}
+        return BlendOutput(oof.astype(np.float32), test.astype(np.float32), details)
 
-    def _weights(self, data: BlendInput, X: np.ndarray) -> dict:
-        """How much the level-2 model leans on each run (mean |coefficient| per run, for the report)."""
-        if self.stacker != "logreg":
-            return {}
-        model = _make(self.stacker, self.seed, data.oof.shape[2]).fit(X, data.y)
-        coef = np.abs(model[-1].coef_).reshape(model[-1].coef_.shape[0], len(data.runs), -1).mean(axis=(0, 2))
-        return {"weights": {n: float(w) for n, w in zip(data.names, coef / coef.sum())}}
+
+def _reliance(model, n_runs: int) -> np.ndarray:
+    """How much a level-2 model leans on each run: mean |coefficient| (logreg) or gain share (lgbm)."""
+    if hasattr(model, "feature_importances_"):
+        importance = np.asarray(model.booster_.feature_importance(importance_type="gain"), dtype=np.float64)
+        return importance.reshape(n_runs, -1).sum(axis=1)
+    coef = np.abs(model[-1].coef_)
+    return coef.reshape(coef.shape[0], n_runs, -1).mean(axis=(0, 2))

@@ -1,0 +1,94 @@
+"""Blending: each method's CV and test accuracy and time on real runs; the cost of blending 20 runs.
+
+    python bench/blend.py fashion_mnist [--runs R1,R2,...] [--quick]
+
+Part 1 blends the complete runs of the competition's current data (default: every `bench-*` run)
+with every method, scored on the same folds, beside the best single run. Part 2 times every
+method on 20 runs of the full training set (the real runs' OOF probabilities, repeated with small
+Dirichlet noise so that the 20 differ) and reports seconds and peak traced memory per method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, write_results  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("competition", nargs="?", default="fashion_mnist")
+    parser.add_argument("--runs", help="runs to blend (default: every complete bench-* run)")
+    parser.add_argument("--quick", action="store_true", help="sample data")
+    parser.add_argument("--n-runs", type=int, default=20, help="runs in the cost test")
+    args = parser.parse_args(argv)
+
+    from kaggletk.blend import METHODS, make_method, run_blend
+    from kaggletk.blend._base import BlendInput
+    from kaggletk.data import load_dataset
+    from kaggletk.folds import load_folds
+    from kaggletk.store import list_runs
+
+    data = "sample" if args.quick else "full"
+    dataset = load_dataset(args.competition, data)
+    folds = load_folds(dataset)
+    if args.runs:
+        names = args.runs.split(",")
+    else:
+        names = [r.name for r in list_runs(args.competition) if r.name.startswith("bench-") and r.complete
+                 and r.manifest.get("fold_hash") == folds.hash and r.manifest.get("kind") == "model"]
+    result = run_blend(args.competition, names, method="auto", name="bench-blend-auto" + ("-quick" if args.quick else ""), data=data)
+    rows = []
+    for row in result.table:
+        test = (row["test"] or {}).get("accuracy")
+        rows.append([row["method"] + (" (chosen)" if row["method"] == result.chosen else ""), row["oof_accuracy"], test, row["seconds"]])
+    singles = [r for r in result.table if r["method"].startswith("run ")]
+    best_single = max(singles, key=lambda r: r["oof_accuracy"])
+    chosen = next(r for r in result.table if r["method"] == result.chosen)
+    quality = (f"\n\nBest single run: {best_single['method'][4:]} (CV {best_single['oof_accuracy']:.4f}, test "
+               f"{(best_single['test'] or {}).get('accuracy', float('nan')):.4f}). Chosen blend {result.chosen}: CV "
+               f"{chosen['oof_accuracy']:.4f} ({chosen['oof_accuracy'] - best_single['oof_accuracy']:+.4f}), test "
+               f"{(chosen['test'] or {}).get('accuracy', float('nan')):.4f} "
+               f"({(chosen['test'] or {}).get('accuracy', 0) - (best_single['test'] or {}).get('accuracy', 0):+.4f}).")
+    table1 = markdown_table(["method / run", "CV (OOF) accuracy", "test accuracy", "seconds"], rows) + quality
+
+    # Part 2: cost on n runs of the full training set.
+    base = np.stack([r.oof() for r in list_runs(args.competition) if r.name in names])
+    base_test = np.stack([r.test() for r in list_runs(args.competition) if r.name in names])
+    rng = np.random.default_rng(0)
+    picks = [i % len(base) for i in range(args.n_runs)]
+    noisy = lambda arr: (0.9 * arr + 0.1 * rng.dirichlet(np.ones(arr.shape[-1]), size=arr.shape[0])).astype(np.float32)
+    oof = np.stack([noisy(base[i]) for i in picks])
+    test = np.stack([noisy(base_test[i]) for i in picks])
+    from types import SimpleNamespace
+
+    data_in = BlendInput([SimpleNamespace(name=f"run{i}") for i in range(args.n_runs)], oof, test, dataset.y, folds)
+    cost_rows, cost = [], {}
+    for method in METHODS:
+        blender = make_method(method)
+        tracemalloc.start()
+        start = time.perf_counter()
+        out = blender.blend(data_in)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        cost[method] = {"seconds": seconds, "peak_mb": peak, "oof_accuracy": float((out.oof.argmax(1) == dataset.y).mean())}
+        cost_rows.append([method, seconds, peak])
+        print(f"cost {method}: {seconds:.2f}s, peak {peak:.0f} MB", flush=True)
+    table2 = markdown_table(["method", "seconds", "peak traced MB"], cost_rows)
+    table2 += f"\n\n{args.n_runs} runs x {dataset.n_train} rows x {dataset.competition.n_classes} classes, {folds.n_splits} folds."
+    write_results(f"blend-{args.competition}" + ("-quick" if args.quick else ""),
+                  {"data": data, "runs": names, "methods": result.table, "chosen": result.chosen, "cost": cost},
+                  table1 + "\n\n## Cost\n\n" + table2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

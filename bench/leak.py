@@ -1,0 +1,60 @@
+"""Leak: CV against test for random (stratified) versus group folds on Sign MNIST, side by side.
+
+    python bench/leak.py [--models xgb:pca,mlp:pixels,cnn:image]
+
+Needs the runs made by `bench/accuracy.py sign_mnist` (group folds, the default) and
+`bench/accuracy.py sign_mnist --scheme stratified`. Prints each model's CV, test and gap under both
+schemes, then stacks each scheme's OOF predictions (nested logistic regression) and compares the
+two stackers on the test set. Target: |CV - test| <= 1.5 points with group folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, write_results  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="xgb:pca,mlp:pixels,cnn:image")
+    args = parser.parse_args(argv)
+
+    from kaggletk.blend import run_blend
+    from kaggletk.store import load_run
+
+    comp = "sign_mnist"
+    rows, records = [], []
+    schemes = {"stratified (random)": "-stratified", "group": ""}
+    names = {scheme: [] for scheme in schemes}
+    for spec in args.models.split(","):
+        model, _, view = spec.partition(":")
+        row = [model]
+        for scheme, suffix in schemes.items():
+            run = load_run(comp, f"bench-{model}-{view}{suffix}")
+            names[scheme].append(run.name)
+            cv, test = run.manifest["cv"]["oof_accuracy"], run.manifest["test"]["accuracy"]
+            row += [cv, test, cv - test]
+            records.append({"model": model, "scheme": scheme, "run": run.name, "cv": cv, "test": test, "gap": cv - test,
+                            "fold_hash": run.fold_hash})
+        rows.append(row)
+    stack_rows = []
+    stacks = {}
+    for scheme, suffix in schemes.items():
+        result = run_blend(comp, names[scheme], method="stack", name=f"leak-stack{suffix or '-group'}", data="full")
+        m = result.run.manifest
+        stacks[scheme] = {"cv": m["cv"]["oof_accuracy"], "test": m["test"]["accuracy"], "weights": m["details"].get("weights")}
+        stack_rows.append([scheme, m["cv"]["oof_accuracy"], m["test"]["accuracy"], m["cv"]["oof_accuracy"] - m["test"]["accuracy"],
+                           ", ".join(f"{k} {v:.2f}" for k, v in (m["details"].get("weights") or {}).items())])
+    table = markdown_table(["model", "random CV", "random test", "random gap", "group CV", "group test", "group gap"], rows)
+    table += "\n\n## Stacker trained on each scheme's OOF predictions\n\n"
+    table += markdown_table(["folds", "stacker CV", "stacker test", "gap", "weight on each run"], stack_rows)
+    write_results("leak-sign_mnist", {"runs": records, "stackers": stacks}, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Run every benchmark in order (`make bench`, or `make bench quick=1` for the few-minute version).
+
+The full mode trains every adapter on both full data sets: about 6-8 hours on 2 CPU cores (the CNN
+folds dominate). Runs live in the OOF store, so an interrupted `make bench` resumes where it
+stopped. Results: bench/results/*.json and *.md.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+QUICK_MODELS = "logreg:pca,lgbm:pca,xgb:pca,mlp:pixels"
+
+FULL = [
+    ["data.py"],
+    ["accuracy.py", "fashion_mnist"],
+    ["accuracy.py", "sign_mnist"],
+    ["accuracy.py", "sign_mnist", "--scheme", "stratified", "--models", "xgb:pca,mlp:pixels,cnn:image"],
+    ["leak.py"],
+    ["blend.py", "fashion_mnist"],
+    ["blend.py", "sign_mnist"],
+    ["views.py", "fashion_mnist"],
+    ["tune.py", "fashion_mnist"],
+    ["overhead.py"],
+]
+QUICK = [
+    ["accuracy.py", "fashion_mnist", "--quick", "--models", QUICK_MODELS],
+    ["blend.py", "fashion_mnist", "--quick"],
+    ["views.py", "fashion_mnist", "--quick"],
+    ["tune.py", "fashion_mnist", "--quick", "--trials", "4"],
+    ["overhead.py", "--quick", "--repeats", "1", "--models", "xgb,mlp"],
+]
+
+
+def main() -> int:
+    steps = QUICK if "--quick" in sys.argv else FULL
+    for step in steps:
+        print(f"== bench/{' '.join(step)}", flush=True)
+        status = subprocess.run([sys.executable, str(HERE / step[0]), *step[1:]]).returncode
+        if status != 0:
+            print(f"bench/{step[0]} failed with status {status}", file=sys.stderr)
+            return status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Views: XGBoost and LightGBM on `pixels` vs `pca` vs `hog`: accuracy and time per fold.
+
+    python bench/views.py [--quick] [--folds 1]
+
+Same folds, same boosting parameters (a round cap keeps raw pixels affordable on a CPU), one row
+per (model, view). Target: a compact view at least 5x faster than raw pixels with equal or better
+accuracy. Runs are stored as `views-<model>-<view>` and resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, write_results  # noqa: E402
+
+CAP = {"n_estimators": 400}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("competition", nargs="?", default="fashion_mnist")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--folds", type=int, default=1, help="first K folds (default 1)")
+    args = parser.parse_args(argv)
+
+    from kaggletk.cli.progress import RichCvReporter
+    from kaggletk.cv import run_cv
+
+    data = "sample" if args.quick else "full"
+    rows, records = [], []
+    for model in ("xgb", "lgbm"):
+        base = None
+        for view in ("pixels", "pca", "hog"):
+            name = f"views-{model}-{view}" + ("-quick" if args.quick else "")
+            for fold in range(args.folds):
+                with RichCvReporter(f"{model}:{view}") as reporter:
+                    run = run_cv(args.competition, model, view=view, params=CAP, data=data, fold=fold, name=name, reporter=reporter).run
+            entries = [run.manifest["folds"][str(f)] for f in range(args.folds)]
+            acc = sum(e["accuracy"] for e in entries) / len(entries)
+            seconds = sum(e["fit_seconds"] + e["predict_seconds"] for e in entries) / len(entries)
+            rounds = [e["best_iteration"] for e in entries]
+            base = base or (acc, seconds)
+            records.append({"model": model, "view": view, "accuracy": acc, "seconds_per_fold": seconds, "best_rounds": rounds})
+            rows.append([model, view, acc, acc - base[0], seconds, base[1] / seconds, rounds])
+            print(f"{model} on {view}: accuracy {acc:.4f}, {seconds:.0f}s per fold ({base[1] / seconds:.1f}x faster than pixels)", flush=True)
+    table = markdown_table(["model", "view", "accuracy", "vs pixels", "s/fold", "speed-up vs pixels", "best rounds"], rows)
+    table += f"\n\n{args.competition}, {data} data, first {args.folds} fold(s), params {CAP} over the adapters' defaults."
+    write_results(f"views-{args.competition}" + ("-quick" if args.quick else ""), {"data": data, "runs": records}, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

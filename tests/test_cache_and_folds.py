@@ -102,3 +102,14 @@ def test_folds_command_prints_the_hash(project):
     status, out, _ = run_cli("folds", "fashion_mnist", "--data", "sample")
     assert status == 0
     assert load_folds(load_dataset("fashion_mnist", "sample")).hash in out
+
+
+def test_debian_dataset_folder_is_a_source_for_fashion(project):
+    from pathlib import Path
+
+    debian = Path("/usr/share/datasets/fashion-mnist")
+    if not (debian / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("Debian's dataset-fashion-mnist package is not installed (.ci/run installs it)")
+    result = fetch("fashion_mnist")
+    assert result.source == f"Debian package {debian}" and result.dataset.n_train == 60000
+    assert result.dataset.holdout_labels() is not None

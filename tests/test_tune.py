@@ -26,14 +26,14 @@ def _study(project, name):
 
 
 def test_tune_xgb_on_a_compact_view_saves_params_that_cv_uses(project):
-    result = run_tune("fashion_mnist", "xgb", view="pca", params={"n_estimators": 40}, trials=3, n_folds_used=2,
+    result = run_tune("fashion_mnist", "xgb", view="pca", params={"n_estimators": 15, "n_jobs": 1}, trials=2, n_folds_used=2,
                       data="sample", seed=0, replicates=2)
     assert result.study_name == "fashion_mnist-xgb-pca-sample"
     tuned = json.loads(result.tuned_file.read_text())
-    assert result.tuned_file.name == "xgb.sample.json" and tuned["view"] == "pca" and tuned["params"]["n_estimators"] == 40
+    assert result.tuned_file.name == "xgb.sample.json" and tuned["view"] == "pca" and tuned["params"]["n_estimators"] == 15
     assert 0.6 < tuned["cv_accuracy"] < 1.0 and len(tuned["replicates"]["accuracy"]) == 2
     study = _study(project, result.study_name)
-    assert len(study.get_trials(states=FINISHED)) == 3
+    assert len(study.get_trials(states=FINISHED)) == 2
     best = study.best_trial
     assert {"fold0_accuracy", "fold1_accuracy"} <= set(best.user_attrs)
     assert any(step < 1_000_000 for step in best.intermediate_values)  # XGBoost's pruning callback reported rounds

@@ -60,17 +60,17 @@ def test_cnn_tunes_on_the_sample(project):
     assert json.loads(result.tuned_file.read_text())["params"]["epochs"] == 2
 
 
-def _tune_process(project, *extra):
+def _tune_process(project, *extra, model="logreg"):
     env = dict(os.environ, KAGGLETK_HOME=str(project))
-    return subprocess.Popen([sys.executable, "-m", "kaggletk", "tune", "fashion_mnist", "--model", "logreg", "--data", "sample",
+    return subprocess.Popen([sys.executable, "-m", "kaggletk", "tune", "fashion_mnist", "--model", model, "--data", "sample",
                              "--folds", "1", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_a_killed_tune_resumes_and_retries_the_interrupted_trial(project):
     storage = default_storage_url("fashion_mnist")
-    # Slow trials (a large max_iter) so the kill lands inside one.
-    proc = _tune_process(project, "--trials", "3", "--heartbeat", "1", "--params", '{"max_iter": 3000}', "--view", "pixels")
-    name = "fashion_mnist-logreg-pixels-sample"
+    xgb = ("--trials", "3", "--heartbeat", "1", "--view", "pca", "--params", '{"n_estimators": 300, "n_jobs": 1}')
+    proc = _tune_process(project, *xgb, model="xgb")
+    name = "fashion_mnist-xgb-pca-sample"
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -84,7 +84,7 @@ def test_a_killed_tune_resumes_and_retries_the_interrupted_trial(project):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(2.5)  # past the grace period of the killed worker's heartbeat
-    proc = _tune_process(project, "--trials", "3", "--heartbeat", "1", "--params", '{"max_iter": 3000}', "--view", "pixels")
+    proc = _tune_process(project, *xgb, model="xgb")
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     study = optuna.load_study(study_name=name, storage=storage)

@@ -109,7 +109,7 @@ def test_debian_dataset_folder_is_a_source_for_fashion(project):
 
     debian = Path("/usr/share/datasets/fashion-mnist")
     if not (debian / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("Debian's dataset-fashion-mnist package is not installed (.ci/run installs it)")
+        pytest.skip("Debian's dataset-fashion-mnist package is not installed (apt-get install dataset-fashion-mnist)")
     result = fetch("fashion_mnist")
     assert result.source == f"Debian package {debian}" and result.dataset.n_train == 60000
     assert result.dataset.holdout_labels() is not None

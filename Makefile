@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 comp ?= fashion_mnist
 data ?= auto
 
-.PHONY: setup test test-slow fetch cv bench
+.PHONY: setup test fetch cv bench
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,6 @@ setup:
 
 test:
 	$(BIN)/pytest -q
-
-test-slow:
-	$(BIN)/pytest -q -m slow
 
 fetch:
 	$(BIN)/kaggletk fetch $(comp) $(if $(from),--from $(from))

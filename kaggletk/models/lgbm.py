@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from kaggletk.errors import KaggletkError
 from kaggletk.models._base import Model, StepCallback, normalise_proba
 
 
@@ -80,7 +81,13 @@ class LgbmModel(Model):
         if has_valid:  # LightGBM 4.7 renamed eval_set to eval_X/eval_y
             eval_args = ({"eval_X": (X_valid,), "eval_y": (y_valid,)} if "eval_X" in inspect.signature(self.model_.fit).parameters
                          else {"eval_set": [(X_valid, y_valid)]})
-        self.model_.fit(X, y, eval_metric=["multi_logloss", "multi_error"], callbacks=native, **eval_args)
+        try:
+            self.model_.fit(X, y, eval_metric=["multi_logloss", "multi_error"], callbacks=native, **eval_args)
+        except lgb.basic.LightGBMError as exc:
+            if device == "gpu":  # the PyPI wheel may lack the GPU tree learner
+                raise KaggletkError(f"--device gpu: LightGBM cannot use the GPU ({str(exc).strip()}); install a GPU build of "
+                                    "LightGBM or use --device cpu") from exc
+            raise
         self.best_iteration_ = int((self.model_.best_iteration_ or p["n_estimators"]) - 1)
         if record:
             self.history_ = {f"val_{k}": [float(v) for v in vals] for k, vals in next(iter(record.values())).items()}

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from kaggletk.errors import KaggletkError
 from kaggletk.models._base import Model, StepCallback, normalise_proba
 
 
@@ -75,7 +76,14 @@ class XgbModel(Model):
             objective="multi:softprob", eval_metric=["mlogloss", "merror"], random_state=self.seed,
             device="cuda" if device == "gpu" else "cpu", callbacks=native or None, **p,
         )
-        self.model_.fit(X, y, eval_set=[(X_valid, y_valid)] if has_valid else None, verbose=False)
+        try:
+            self.model_.fit(X, y, eval_set=[(X_valid, y_valid)] if has_valid else None, verbose=False)
+        except xgb.core.XGBoostError as exc:
+            if device == "gpu":  # e.g. a CPU-only xgboost build, or a CUDA driver it cannot use
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else "XGBoostError"
+                raise KaggletkError(f"--device gpu: XGBoost cannot use the GPU ({first}); install the CUDA build of xgboost "
+                                    "or use --device cpu") from exc
+            raise
         self.best_iteration_ = int(getattr(self.model_, "best_iteration", p["n_estimators"] - 1) or 0)
         if has_valid:
             log = self.model_.evals_result()["validation_0"]

@@ -102,10 +102,16 @@ class KerasModel(Model):
         return []
 
     def _prepare(self, keras):
+        import tensorflow as tf
+
+        from kaggletk.errors import KaggletkError
+        from kaggletk.models._device import resolve_device
+
+        if resolve_device(self.device, self.name, self.supports_gpu) == "gpu" and not tf.config.list_physical_devices("GPU"):
+            raise KaggletkError("--device gpu: TensorFlow sees no GPU (CUDA libraries missing?); install the gpu extra "
+                                "(pip install -e '.[gpu]') or use --device cpu")
         keras.utils.set_random_seed(self.seed)
         if self.resolved_params().get("deterministic", True):
-            import tensorflow as tf
-
             tf.config.experimental.enable_op_determinism()
 
     def fit(self, X, y, X_valid=None, y_valid=None, callbacks: Sequence[Any] = ()):

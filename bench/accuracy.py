@@ -36,10 +36,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from kaggletk.cli.progress import RichCvReporter
-    from kaggletk.cv import run_cv
+    from kaggletk.cv import fold_models_test_accuracy, run_cv
+    from kaggletk.data import load_dataset
 
     overrides = dict(item.split("=", 1) for item in args.params)
     data = "sample" if args.quick else "full"
+    dataset = load_dataset(args.competition, data)
     rows, records = [], []
     for spec in args.models.split(","):
         model, _, view = spec.partition(":")
@@ -54,13 +56,18 @@ def main(argv=None) -> int:
                   "seconds_per_fold": sum(per_fold) / len(per_fold), "fold_scheme": m["fold_scheme"], "fold_hash": m["fold_hash"],
                   "epochs_or_rounds": [m["folds"][str(f)].get("best_iteration") for f in range(m["n_folds"])],
                   "wall_seconds_this_call": time.perf_counter() - start}
-        records.append(record)
         test = m["test"] or {}
+        single = fold_models_test_accuracy(run, dataset)
+        record["test_fold_models_mean"] = single
+        records.append(record)
         rows.append([model, m["view"], m["cv"]["accuracy_mean"], m["cv"]["accuracy_std"], m["cv"]["macro_f1_mean"],
-                     test.get("accuracy"), test.get("macro_f1"),
-                     None if not test else m["cv"]["oof_accuracy"] - test["accuracy"], record["seconds_per_fold"]])
-    table = markdown_table(["model", "view", "CV acc", "± std", "CV macro-F1", "test acc", "test macro-F1", "CV-test gap", "s/fold"], rows)
-    table += f"\n\n{data} data, {records[0]['fold_scheme']} folds {records[0]['fold_hash']}. Published: {ANCHORS.get(args.competition, '-')}"
+                     test.get("accuracy"), test.get("macro_f1"), single,
+                     None if single is None else m["cv"]["accuracy_mean"] - single, record["seconds_per_fold"]])
+    table = markdown_table(["model", "view", "CV acc", "± std", "CV macro-F1", "test acc (fold average)", "test macro-F1",
+                            "test acc (single fold model)", "CV - single-model test", "s/fold"], rows)
+    table += (f"\n\n{data} data, {records[0]['fold_scheme']} folds {records[0]['fold_hash']}. CV scores single fold models; "
+              "the submission averages the K fold models, so its test accuracy is higher by the ensemble gain. The like-for-like "
+              f"gap compares CV with the single fold models' mean test accuracy. Published: {ANCHORS.get(args.competition, '-')}")
     write_results(f"accuracy-{args.competition}" + ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else ""), {"data": data, "runs": records}, table)
     return 0
 

@@ -331,17 +331,19 @@ def _finish(folder, manifest, dataset: Dataset, folds: Folds) -> None:
     oof = np.full((dataset.n_train, n_classes), np.nan, dtype=np.float32)
     test = np.zeros((dataset.n_test, n_classes), dtype=np.float64)
     run = Run(manifest["run"], folder, manifest)
+    fold_tests = []
     for f in range(folds.n_splits):
         arrays = run.fold(f)
         oof[arrays["valid_idx"]] = arrays["oof"]
         test += arrays["test"]
+        fold_tests.append(arrays["test"])
     test /= folds.n_splits
     if np.isnan(oof).any():
         raise KaggletkError(f"{folder}: fold files do not cover every training row; rerun with --overwrite")
     manifest["files"] = save_final(folder, oof, test.astype(np.float32))
     crash_point("final-arrays-written")
     manifest["cv"] = cv_summary(manifest, oof, dataset)
-    manifest["test"] = holdout_score(dataset, test)
+    manifest["test"] = holdout_score(dataset, test, fold_tests)
     manifest["status"] = "complete"
     save_manifest(folder, manifest)
 
@@ -360,9 +362,31 @@ def cv_summary(manifest: dict[str, Any], oof: np.ndarray, dataset: Dataset) -> d
     }
 
 
-def holdout_score(dataset: Dataset, test_proba: np.ndarray) -> dict[str, float] | None:
-    """Test accuracy and macro-F1 against held-out labels, when the data has them (scoring only)."""
+def holdout_score(dataset: Dataset, test_proba: np.ndarray,
+                  fold_test_probas: list[np.ndarray] | None = None) -> dict[str, Any] | None:
+    """Test accuracy and macro-F1 against held-out labels, when the data has them (scoring only).
+
+    test_proba : (n_test, n_classes) float, the fold models' average (what a submission holds).
+    fold_test_probas : optional, one (n_test, n_classes) array per fold model. Their test accuracies
+        are the like-for-like counterpart of the CV score, which also scores single fold models:
+        averaging K models helps on the test set, most where each fold model misses whole groups.
+    """
     labels = dataset.holdout_labels()
     if labels is None:
         return None
-    return score(dataset.competition.to_index(labels), test_proba)
+    y = dataset.competition.to_index(labels)
+    result: dict[str, Any] = score(y, test_proba)
+    if fold_test_probas:
+        per_fold = [score(y, proba)["accuracy"] for proba in fold_test_probas]
+        result["fold_models_accuracy"] = per_fold
+        result["fold_models_accuracy_mean"] = float(np.mean(per_fold))
+    return result
+
+
+def fold_models_test_accuracy(run: Run, dataset: Dataset) -> float | None:
+    """Mean test accuracy of a complete run's single fold models (None without held-out labels)."""
+    recorded = (run.manifest.get("test") or {}).get("fold_models_accuracy_mean")
+    if recorded is not None:
+        return recorded
+    scores = holdout_score(dataset, run.test(), [run.fold(f)["test"] for f in range(run.manifest["n_folds"])])
+    return None if scores is None else scores["fold_models_accuracy_mean"]

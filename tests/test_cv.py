@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from kaggletk.cv import run_cv
+from kaggletk.cv import fold_models_test_accuracy, run_cv
 from kaggletk.data import load_dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.folds import load_folds
@@ -32,6 +32,13 @@ def test_cv_writes_oof_test_and_manifest(project):
     # the OOF accuracy is what the per-fold files say, row by row
     assert abs((oof.argmax(1) == dataset.y).mean() - m["cv"]["oof_accuracy"]) < 1e-9
     assert m["test"]["accuracy"] > 0.7  # held-out labels scored, never trained on
+    # each fold model is also scored alone on the test set: the like-for-like counterpart of the CV score
+    holdout = dataset.competition.to_index(dataset.holdout_labels())
+    singles = [(run.fold(f)["test"].argmax(1) == holdout).mean() for f in range(5)]
+    np.testing.assert_allclose(m["test"]["fold_models_accuracy"], singles)
+    assert fold_models_test_accuracy(run, dataset) == pytest.approx(np.mean(singles))
+    del m["test"]["fold_models_accuracy_mean"]  # runs made before this field existed are scored from their fold files
+    assert fold_models_test_accuracy(run, dataset) == pytest.approx(np.mean(singles))
     assert "scikit-learn" in m["versions"] and m["params"]["C"] == 0.1
 
 

@@ -246,13 +246,17 @@ def test_the_report_leaves_matplotlib_settings_alone_and_is_fast(fashion_report)
 def test_leaderboard_lists_every_run_and_blend_with_scores(fashion_report):
     table = fashion_report["page"].sections["leaderboard"]["tables"][0]
     header, rows = table[0], table[1:]
-    for column in ("CV accuracy", "CV macro-F1", "test accuracy", "test macro-F1", "gap (OOF − test)", "fit s", "device",
+    for column in ("CV accuracy", "CV macro-F1", "test accuracy", "test macro-F1", "1-model test accuracy", "CV − test gap", "fit s", "device",
                    "view", "folds done, scheme, hash"):
         assert column in header
     by_run = {row[0]: dict(zip(header, row)) for row in rows}
     assert set(by_run) == set(FASHION_RUNS) | {"blend-auto-sample"}
     logreg = by_run["logreg-pca-sample"]
     assert " ± " in logreg["CV accuracy"] and float(logreg["test accuracy"]) > 0.6
+    # a model run's gap is like for like: its CV against its fold models' own test accuracy
+    cv = float(logreg["CV accuracy"].split(" ± ")[0])
+    assert float(logreg["CV − test gap"]) == pytest.approx(cv - float(logreg["1-model test accuracy"]), abs=2e-4)
+    assert by_run["blend-auto-sample"]["1-model test accuracy"] == "-"
     assert logreg["folds done, scheme, hash"].startswith("3/3 stratified ") and logreg["device"] == "cpu"
     accuracies = [float(row[header.index("CV accuracy")].split(" ± ")[0]) for row in rows]
     assert accuracies == sorted(accuracies, reverse=True)

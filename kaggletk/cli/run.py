@@ -90,7 +90,10 @@ def _print_summary(result) -> None:
             f"{m['fold_hash']}): CV accuracy {cv['accuracy_mean']:.4f} ± {cv['accuracy_std']:.4f}, "
             f"macro-F1 {cv['macro_f1_mean']:.4f} ± {cv['macro_f1_std']:.4f}")
     if test:
-        line += f"; test accuracy {test['accuracy']:.4f} (gap {cv['oof_accuracy'] - test['accuracy']:+.4f})"
+        line += f"; test accuracy {test['accuracy']:.4f}"
+        if test.get("fold_models_accuracy_mean") is not None:
+            single = test["fold_models_accuracy_mean"]
+            line += f" (fold average; single fold models {single:.4f}, CV gap {cv['accuracy_mean'] - single:+.4f})"
     line += f"; fit {cv['fit_seconds']:.0f}s -> {run.folder}"
     out.print(line)
 
@@ -106,12 +109,14 @@ def _leaderboard(args) -> int:
     if not rows:
         out.print(f"no runs for {args.competition} yet; start one with `kaggletk cv {args.competition} --model xgb`")
         return 0
-    table = Table("run", "model", "view", "data", "folds", "CV acc", "±", "macro-F1", "test acc", "gap", "fit s", "scheme", "fold hash",
-                  title=f"{args.competition} leaderboard (best CV first)")
+    table = Table("run", "model", "view", "data", "folds", "CV acc", "±", "macro-F1", "test acc", "1-model test", "gap", "fit s",
+                  "scheme", "fold hash", title=f"{args.competition} leaderboard (best CV first)",
+                  caption="test acc: the submission (fold average or blend); 1-model test: the fold models alone, what CV "
+                          "estimates; gap: CV - 1-model test (blends: OOF - test)")
     for r in rows:
-        gap = None if r["test"] is None or r["oof"] is None else r["oof"] - r["test"]
         table.add_row(r["run"], r["model"], r["view"], r["data"], r["folds"], _fmt(r["cv"]), _fmt(r["cv_std"]), _fmt(r["f1"]),
-                      _fmt(r["test"]), _fmt(gap, "+.4f"), _fmt(r["seconds"], ".0f"), r["scheme"], r["fold_hash"])
+                      _fmt(r["test"]), _fmt(r["test_single"]), _fmt(r["gap"], "+.4f"), _fmt(r["seconds"], ".0f"), r["scheme"],
+                      r["fold_hash"])
     out.print(table)
     return 0
 

@@ -1,7 +1,7 @@
 """Near-duplicate groups, so that near-copies of one photo never sit on both sides of a fold.
 
 Sign MNIST's training set was made by augmenting about 1,700 photos; random folds put near-copies
-on both sides and the CV reports ~100% for models that score ~91% on the test set. Grouping:
+on both sides and the CV reports ~100% for models that score 73-82% on the test set. Grouping:
 a k-nearest-neighbour graph on embedded images (``similarity.embed``), edges where the cosine
 similarity reaches a threshold, groups = connected components. The threshold is chosen from
 the data: the one whose group folds give held-out rows the same similarity to their training part

@@ -161,7 +161,7 @@ def run_cv(
     name : str, optional
         Run name; default ``<model>-<view>[-tuned][-sample]``.
     overwrite : bool
-        Discard an existing run of the same name made with other settings.
+        Discard an existing run of the same name (same or other settings) and train its folds again.
 
     Returns
     -------
@@ -222,7 +222,7 @@ def _open_manifest(folder, run_name, comp, settings, overwrite, folds: Folds) ->
             raise KaggletkError(
                 f"run {run_name} exists with other settings ({', '.join(differing)}); use another --name, or --overwrite to replace it"
             )
-        if not differing:
+        if not differing and not overwrite:
             _verify_folds(folder, manifest)
             return manifest
         for old in list(folder.glob("fold-*.npz")) + list(folder.glob("history-*.json")) + list(folder.glob("*.npy")):

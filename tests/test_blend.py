@@ -68,6 +68,11 @@ def test_each_method_writes_a_valid_submission_with_original_labels(three_runs):
         assert 24 in set(frame["Prediction"])  # Y is predicted as its label value 24, never as index 23
         score = score_submission("sign_mnist", path, "sample")
         assert score.accuracy > 0.3
+        # a blend that does not beat the best single run says so and names the run to submit instead
+        blended = load_run("sign_mnist", f"blend-{method}-sample").manifest["cv"]["oof_accuracy"]
+        best_single = max(three_runs, key=lambda r: load_run("sign_mnist", r).manifest["cv"]["oof_accuracy"])
+        loses = load_run("sign_mnist", best_single).manifest["cv"]["oof_accuracy"] >= blended
+        assert ("no blend beats the best single run " + best_single in " ".join(out.split())) == loses
     status, out, _ = run_cli("leaderboard", "sign_mnist")
     assert "blend-stack-sample" in out and "blend:stack" in out
 

@@ -76,6 +76,10 @@ def test_other_params_under_the_same_name_are_refused(project):
         run_cv("fashion_mnist", "logreg", data="sample", name="r", params={"C": 1.0}, fold=0)
     result = run_cv("fashion_mnist", "logreg", data="sample", name="r", params={"C": 1.0}, fold=0, overwrite=True)
     assert result.run.manifest["params"]["C"] == 1.0
+    # same settings: a rerun resumes (nothing to do), --overwrite trains the fold again
+    assert run_cv("fashion_mnist", "logreg", data="sample", name="r", params={"C": 1.0}, fold=0).ran_folds == []
+    again = run_cv("fashion_mnist", "logreg", data="sample", name="r", params={"C": 1.0}, fold=0, overwrite=True)
+    assert again.ran_folds == [0] and again.run.done_folds() == [0]
 
 
 def test_a_model_that_learns_nothing_fails_loudly(project):

@@ -67,8 +67,15 @@ def _blend(args) -> int:
                       _fmt((row["test"] or {}).get("accuracy")), _fmt(row["seconds"], ".2f"), shown)
     out.print(table)
     path = write_submission(dataset_of(result.run), result.run.test(), result.run.name)
-    out.print(f"{result.run.name}: {result.chosen}, OOF accuracy {result.run.manifest['cv']['oof_accuracy']:.4f} -> {result.run.folder}")
+    blended = result.run.manifest["cv"]["oof_accuracy"]
+    out.print(f"{result.run.name}: {result.chosen}, OOF accuracy {blended:.4f} -> {result.run.folder}")
     out.print(f"submission: {path}")
+    singles = [row for row in result.table if row["method"].startswith("run ")]
+    best = max(singles, key=lambda row: row["oof_accuracy"]) if singles else None
+    if best is not None and best["oof_accuracy"] >= blended:
+        run_name = best["method"][len("run "):]
+        out.print(f"note: no blend beats the best single run {run_name} (OOF {best['oof_accuracy']:.4f}); to submit it: "
+                  f"kaggletk predict {args.competition} --run {run_name}")
     return 0
 
 

@@ -28,7 +28,7 @@ def register(sub) -> None:
                    help="full data, the bundled sample, or auto (full when available)")
     p.add_argument("--name", metavar="RUN", help="run name (default: <model>-<view>[-tuned][-sample])")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run made with other settings")
+    p.add_argument("--overwrite", action="store_true", help="start an existing run of this name again (its finished folds are retrained)")
 
     p = add_command(sub, "leaderboard", _leaderboard, "every run and blend of a competition, best CV first",
                     "  kaggletk leaderboard fashion_mnist")

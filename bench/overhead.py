@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = {  # few epochs for the nets: the overhead is per fold, not per epoch
     "xgb": {"n_estimators": 200},
     "mlp": {"epochs": 5},
-    "cnn": {"epochs": 2, "tta": False},
+    "cnn": {"epochs": 3, "tta": False},
 }
 
 

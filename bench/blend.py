@@ -49,10 +49,9 @@ def main(argv=None) -> int:
     for row in result.table:
         test = (row["test"] or {}).get("accuracy")
         rows.append([row["method"] + (" (chosen)" if row["method"] == result.chosen else ""), row["oof_accuracy"], test, row["seconds"]])
-    singles = [r for r in result.table if r["method"].startswith("run ")]
-    best_single = max(singles, key=lambda r: r["oof_accuracy"])
+    best_single = result.best_single
     chosen = next(r for r in result.table if r["method"] == result.chosen)
-    quality = (f"\n\nBest single run: {best_single['method'][4:]} (CV {best_single['oof_accuracy']:.4f}, test "
+    quality = (f"\n\nBest single run: {best_single['run']} (CV {best_single['oof_accuracy']:.4f}, test "
                f"{(best_single['test'] or {}).get('accuracy', float('nan')):.4f}). Chosen blend {result.chosen}: CV "
                f"{chosen['oof_accuracy']:.4f} ({chosen['oof_accuracy'] - best_single['oof_accuracy']:+.4f}), test "
                f"{(chosen['test'] or {}).get('accuracy', float('nan')):.4f} "

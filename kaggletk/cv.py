@@ -371,10 +371,9 @@ def holdout_score(dataset: Dataset, test_proba: np.ndarray,
         are the like-for-like counterpart of the CV score, which also scores single fold models:
         averaging K models helps on the test set, most where each fold model misses whole groups.
     """
-    labels = dataset.holdout_labels()
-    if labels is None:
+    y = _holdout_indices(dataset)
+    if y is None:
         return None
-    y = dataset.competition.to_index(labels)
     result: dict[str, Any] = score(y, test_proba)
     if fold_test_probas:
         per_fold = [score(y, proba)["accuracy"] for proba in fold_test_probas]
@@ -383,10 +382,17 @@ def holdout_score(dataset: Dataset, test_proba: np.ndarray,
     return result
 
 
+def _holdout_indices(dataset: Dataset) -> np.ndarray | None:
+    labels = dataset.holdout_labels()
+    return None if labels is None else dataset.competition.to_index(labels)
+
+
 def fold_models_test_accuracy(run: Run, dataset: Dataset) -> float | None:
     """Mean test accuracy of a complete run's single fold models (None without held-out labels)."""
     recorded = (run.manifest.get("test") or {}).get("fold_models_accuracy_mean")
     if recorded is not None:
         return recorded
-    scores = holdout_score(dataset, run.test(), [run.fold(f)["test"] for f in range(run.manifest["n_folds"])])
-    return None if scores is None else scores["fold_models_accuracy_mean"]
+    y = _holdout_indices(dataset)
+    if y is None:
+        return None
+    return float(np.mean([score(y, run.fold(f)["test"])["accuracy"] for f in range(run.manifest["n_folds"])]))

@@ -44,8 +44,14 @@ def make_method(name: str, stacker: str = "logreg", log_odds: bool = False) -> B
 @dataclass
 class BlendResult:
     run: Run
-    table: list[dict[str, Any]]  # one row per method: method, oof accuracy/macro_f1, test, seconds, details
+    table: list[dict[str, Any]]  # one row per method, then per input run: method, oof accuracy/macro_f1, test, seconds, details
     chosen: str
+
+    @property
+    def best_single(self) -> dict[str, Any] | None:
+        """The input run with the best OOF accuracy (its table row, with ``run`` set), or None."""
+        singles = [row for row in self.table if row.get("run")]
+        return max(singles, key=lambda row: row["oof_accuracy"]) if singles else None
 
 
 def select_runs(comp: str, names: list[str] | None, data: str = "auto", ws: Workspace | None = None,
@@ -114,7 +120,7 @@ def run_blend(comp: str, runs: list[str] | None = None, *, method: str = "auto",
     if blend_name in {r.name for r in selected}:
         raise KaggletkError(f"--name {blend_name}: a blend cannot overwrite one of its own input runs")
     run = _store(comp, blend_name, method, chosen, outputs[chosen], table, selected, dataset, folds, ws)
-    singles = [{"method": f"run {r.name}", "oof_accuracy": r.manifest["cv"]["oof_accuracy"],
+    singles = [{"method": f"run {r.name}", "run": r.name, "oof_accuracy": r.manifest["cv"]["oof_accuracy"],
                 "oof_macro_f1": r.manifest["cv"]["oof_macro_f1"], "test": r.manifest.get("test"), "seconds": 0.0,
                 "details": {}} for r in selected]
     return BlendResult(run, table + singles, chosen)

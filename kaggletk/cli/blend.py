@@ -70,12 +70,10 @@ def _blend(args) -> int:
     blended = result.run.manifest["cv"]["oof_accuracy"]
     out.print(f"{result.run.name}: {result.chosen}, OOF accuracy {blended:.4f} -> {result.run.folder}")
     out.print(f"submission: {path}")
-    singles = [row for row in result.table if row["method"].startswith("run ")]
-    best = max(singles, key=lambda row: row["oof_accuracy"]) if singles else None
+    best = result.best_single
     if best is not None and best["oof_accuracy"] >= blended:
-        run_name = best["method"][len("run "):]
-        out.print(f"note: no blend beats the best single run {run_name} (OOF {best['oof_accuracy']:.4f}); to submit it: "
-                  f"kaggletk predict {args.competition} --run {run_name}")
+        out.print(f"note: no blend beats the best single run {best['run']} (OOF {best['oof_accuracy']:.4f}); to submit it: "
+                  f"kaggletk predict {args.competition} --run {best['run']}")
     return 0
 
 

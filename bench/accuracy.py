@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     from kaggletk.cli.progress import RichCvReporter
     from kaggletk.cv import fold_models_test_accuracy, run_cv
     from kaggletk.data import load_dataset
+    from kaggletk.errors import KaggletkError
 
     overrides = dict(item.split("=", 1) for item in args.params)
     data = "sample" if args.quick else "full"
@@ -48,8 +49,15 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         with RichCvReporter(model) as reporter:
             suffix = ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else "")
-            run = run_cv(args.competition, model, view=view or None, data=data, params=overrides.get(model),
-                         scheme=args.scheme, name=f"bench-{model}-{view or 'default'}{suffix}", reporter=reporter).run
+            kwargs = dict(view=view or None, data=data, params=overrides.get(model), scheme=args.scheme,
+                          name=f"bench-{model}-{view or 'default'}{suffix}", reporter=reporter)
+            try:
+                run = run_cv(args.competition, model, **kwargs).run
+            except KaggletkError as exc:  # made with other settings (e.g. an older default): measure the current ones
+                if "exists with other settings" not in str(exc):
+                    raise
+                print(f"{kwargs['name']}: {exc}; training it again")
+                run = run_cv(args.competition, model, overwrite=True, **kwargs).run
         m = run.manifest
         per_fold = [m["folds"][str(f)]["fit_seconds"] + m["folds"][str(f)]["predict_seconds"] for f in range(m["n_folds"])]
         record = {"run": run.name, "model": model, "view": m["view"], "params": m["params"], "cv": m["cv"], "test": m["test"],

@@ -33,6 +33,13 @@ from kaggletk._io import write_json
 # learned anything (LightGBM diverging on raw pixels ends here): fail loudly rather than store it.
 CHANCE_MARGIN = 0.05
 
+# Where a model that stops early (Keras epochs, boosting rounds) finds its stopping rows.
+# "inner": a tenth of the training part, dealt like the folds (groups kept whole), so the held-out
+# fold stays unseen until it is scored. "held-out": the held-out fold itself, as runs made before
+# this setting existed did; its CV is optimistic by the choice of epoch (2.2 points for the dense net on Sign MNIST).
+EARLY_STOPPING_CHOICES = ("inner", "held-out")
+INNER_SHARE = 0.1
+
 _LIBRARIES = ("numpy", "scikit-learn", "tensorflow", "keras", "xgboost", "lightgbm", "optuna")
 
 
@@ -138,6 +145,7 @@ def run_cv(
     data: str = "auto",
     name: str | None = None,
     seed: int = 0,
+    early_stopping: str = "inner",
     overwrite: bool = False,
     reporter: CvReporter | None = None,
     ws: Workspace | None = None,
@@ -160,6 +168,10 @@ def run_cv(
     data : {"auto", "full", "sample"}
     name : str, optional
         Run name; default ``<model>-<view>[-tuned][-sample]``.
+    early_stopping : {"inner", "held-out"}
+        The rows a model that stops early watches: a tenth of the training part (default; the CV
+        stays honest) or the held-out fold (faster to converge, optimistic CV). Ignored by models
+        that do not stop early.
     overwrite : bool
         Discard an existing run of the same name (same or other settings) and train its folds again.
 
@@ -169,6 +181,8 @@ def run_cv(
     """
     ws = ws or workspace()
     reporter = reporter or CvReporter()
+    if early_stopping not in EARLY_STOPPING_CHOICES:
+        raise KaggletkError(f"--early-stopping {early_stopping}: use {' or '.join(EARLY_STOPPING_CHOICES)}")
     setup = prepare(comp, model, view=view, params=params, n_folds=n_folds, scheme=scheme, device=device, data=data, ws=ws,
                     notify=reporter.note)
     dataset, folds, model_cls, view, spec = setup.dataset, setup.folds, setup.model_cls, setup.view, setup.spec
@@ -178,8 +192,10 @@ def run_cv(
     run_name = check_name(name or default_run_name(model, view, dataset, spec.source), "run name")
     folder = run_folder(comp, run_name, ws)
 
+    full_params = {**model_cls.default_params(), **model_params}
+    early_stopping = early_stopping if model_cls.stops_early(full_params) else "none"
     settings = {
-        "kind": "model", "model": model, "view": view, "params": {**model_cls.default_params(), **model_params},
+        "kind": "model", "model": model, "view": view, "params": full_params, "early_stopping": early_stopping,
         "param_source": spec.source,
         "seed": seed, "data": dataset.variant, "data_fingerprint": dataset.fingerprint,
         "fold_scheme": folds.scheme, "n_folds": folds.n_splits, "fold_seed": folds.seed, "fold_hash": folds.hash,
@@ -194,7 +210,7 @@ def run_cv(
             if f in done:
                 result.skipped_folds.append(f)
                 continue
-            entry = _run_fold(f, folds, dataset, features, model_cls, model_params, device, seed, folder, reporter)
+            entry = _run_fold(f, folds, dataset, features, model_cls, model_params, device, seed, early_stopping, folder, reporter)
             manifest["folds"][str(f)] = entry
             manifest["device"] = resolved_device
             save_manifest(folder, manifest)
@@ -211,7 +227,9 @@ def _open_manifest(folder, run_name, comp, settings, overwrite, folds: Folds) ->
         from kaggletk._io import read_json
 
         manifest = read_json(path)
-        differing = [k for k, v in settings.items() if manifest.get(k) != v]
+        # Runs made before the setting existed stopped on the held-out fold (when their model stops early).
+        legacy = {"early_stopping": "none" if settings["early_stopping"] == "none" else "held-out"}
+        differing = [k for k, v in settings.items() if manifest.get(k, legacy.get(k)) != v]
         if differing and not overwrite:
             if "fold_hash" in differing or "data_fingerprint" in differing:
                 raise KaggletkError(
@@ -219,8 +237,12 @@ def _open_manifest(folder, run_name, comp, settings, overwrite, folds: Folds) ->
                     f"but the saved folds are now {folds.hash} of data {settings['data_fingerprint']}: refusing to mix them; "
                     "use another --name, or --overwrite to start the run again"
                 )
+            hint = ""
+            if differing == ["early_stopping"]:
+                hint = f", or --early-stopping {manifest.get('early_stopping', legacy['early_stopping'])} to go on as it was made"
             raise KaggletkError(
                 f"run {run_name} exists with other settings ({', '.join(differing)}); use another --name, or --overwrite to replace it"
+                + hint
             )
         if not differing and not overwrite:
             _verify_folds(folder, manifest)
@@ -252,15 +274,16 @@ class FoldFeatures:
         self.view, self.dataset = view, dataset
         self._all: tuple[np.ndarray, np.ndarray] | None = None
 
-    def for_fold(self, fit_idx: np.ndarray, valid_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def for_fold(self, fit_idx: np.ndarray, *other_idx: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Features of the fit rows, of each other row set, then of the test set; a fitted view learns from the fit rows only."""
         d = self.dataset
         if self.view.stateless:
             if self._all is None:
                 self._all = stateless_features(self.view, d)
             train, test = self._all
-            return train[fit_idx], train[valid_idx], test
+            return (train[fit_idx], *(train[idx] for idx in other_idx), test)
         fitted = get_view(self.view.name).fit(d.train_images[fit_idx])
-        return (fitted.transform(d.train_images[fit_idx]), fitted.transform(d.train_images[valid_idx]),
+        return (fitted.transform(d.train_images[fit_idx]), *(fitted.transform(d.train_images[idx]) for idx in other_idx),
                 fitted.transform(d.test_images))
 
 
@@ -271,6 +294,7 @@ class FoldOutcome:
     fold: int
     fit_idx: np.ndarray
     valid_idx: np.ndarray
+    stop_idx: np.ndarray | None  # rows early stopping watched, when they are not the held-out fold
     oof: np.ndarray
     test: np.ndarray | None
     scores: dict[str, float]
@@ -280,19 +304,29 @@ class FoldOutcome:
 
 
 def fit_fold(f: int, folds: Folds, dataset: Dataset, features: FoldFeatures, model_cls: type[Model], params: dict[str, Any],
-             *, device: str = "auto", seed: int = 0, callbacks: list | None = None, predict_test: bool = True,
-             check_chance: bool = True) -> FoldOutcome:
+             *, device: str = "auto", seed: int = 0, early_stopping: str = "inner", callbacks: list | None = None,
+             predict_test: bool = True, check_chance: bool = True) -> FoldOutcome:
     """Train ``model_cls`` on the training part of fold ``f`` and predict its held-out part (and the test set).
+
+    With ``early_stopping="inner"`` a model that stops early trains on nine tenths of the training
+    part and stops on the rest (``Folds.inner_split``); the held-out part is only predicted.
 
     Raises ``KaggletkError`` when the held-out accuracy is at chance level (a diverged model), unless
     ``check_chance`` is False (tuning records such a trial's bad score instead).
     """
     fit_idx, valid_idx = folds.split(f)
     y = dataset.y
-    X_fit, X_valid, X_test = features.for_fold(fit_idx, valid_idx)
+    stop_idx = None
+    if early_stopping == "inner" and model_cls.stops_early({**model_cls.default_params(), **params}):
+        fit_idx, stop_idx = folds.inner_split(f, y, INNER_SHARE)
+        X_fit, X_valid, X_stop, X_test = features.for_fold(fit_idx, valid_idx, stop_idx)
+        y_stop = y[stop_idx]
+    else:
+        X_fit, X_valid, X_test = features.for_fold(fit_idx, valid_idx)
+        X_stop, y_stop = X_valid, y[valid_idx]
     model = model_cls(dataset.competition.n_classes, params, device=device, seed=seed + f)
     start = time.perf_counter()
-    model.fit(X_fit, y[fit_idx], X_valid, y[valid_idx], callbacks=callbacks or [])
+    model.fit(X_fit, y[fit_idx], X_stop, y_stop, callbacks=callbacks or [])
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     oof = model.predict_proba(X_valid)
@@ -305,14 +339,14 @@ def fit_fold(f: int, folds: Folds, dataset: Dataset, features: FoldFeatures, mod
             f"{model_cls.name} fold {f}: validation accuracy {scores['accuracy']:.1%} is at chance level ({chance:.1%}): "
             "the model diverged or learned nothing; lower learning_rate (and num_leaves for lgbm) and rerun"
         )
-    return FoldOutcome(f, fit_idx, valid_idx, oof, test, scores, fit_seconds, predict_seconds, model)
+    return FoldOutcome(f, fit_idx, valid_idx, stop_idx, oof, test, scores, fit_seconds, predict_seconds, model)
 
 
-def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, folder, reporter) -> dict[str, Any]:
+def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, early_stopping, folder, reporter) -> dict[str, Any]:
     fit_idx, valid_idx = folds.split(f)
     reporter.fold_begin(f, folds.n_splits, len(fit_idx), len(valid_idx))
     step = reporter.step_callback()
-    outcome = fit_fold(f, folds, dataset, features, model_cls, params, device=device, seed=seed,
+    outcome = fit_fold(f, folds, dataset, features, model_cls, params, device=device, seed=seed, early_stopping=early_stopping,
                        callbacks=[step] if step else [])
     crash_point("fold-trained")
     file_name, digest = save_fold(folder, f, valid_idx, outcome.oof, outcome.test)
@@ -320,7 +354,8 @@ def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, fold
     if outcome.model.history_:
         write_json(folder / f"history-{f}.json", outcome.model.history_)
     entry = {**outcome.scores, "fit_seconds": round(outcome.fit_seconds, 3), "predict_seconds": round(outcome.predict_seconds, 3),
-             "n_fit": int(len(fit_idx)), "n_valid": int(len(valid_idx)), "best_iteration": outcome.model.best_iteration_,
+             "n_fit": int(len(outcome.fit_idx)), "n_stop": int(len(outcome.stop_idx)) if outcome.stop_idx is not None else 0,
+             "n_valid": int(len(valid_idx)), "best_iteration": outcome.model.best_iteration_,
              "file": file_name, "sha256": digest}
     reporter.fold_end(f, entry)
     return entry

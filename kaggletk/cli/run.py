@@ -28,6 +28,9 @@ def register(sub) -> None:
                    help="full data, the bundled sample, or auto (full when available)")
     p.add_argument("--name", metavar="RUN", help="run name (default: <model>-<view>[-tuned][-sample])")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--early-stopping", default="inner", choices=("inner", "held-out"),
+                   help="rows that early stopping watches: a tenth of the training part, dealt like the folds (default, "
+                        "honest CV), or the held-out fold itself (optimistic CV)")
     p.add_argument("--overwrite", action="store_true", help="start an existing run of this name again (its finished folds are retrained)")
 
     p = add_command(sub, "leaderboard", _leaderboard, "every run and blend of a competition, best CV first",
@@ -68,7 +71,7 @@ def _cv(args) -> int:
         with RichCvReporter(model) as reporter:
             result = run_cv(args.competition, model, view=view, params=args.params, n_folds=args.folds, scheme=args.scheme, fold=args.fold,
                             device=args.device, data=args.data, name=args.name if len(specs) == 1 else None,
-                            seed=args.seed, overwrite=args.overwrite, reporter=reporter)
+                            seed=args.seed, early_stopping=args.early_stopping, overwrite=args.overwrite, reporter=reporter)
         results.append(result)
         _print_summary(result)
     if len(results) > 1:

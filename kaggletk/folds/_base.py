@@ -52,6 +52,43 @@ class Folds:
         held_out = self.assignment == fold
         return np.flatnonzero(~held_out), np.flatnonzero(held_out)
 
+    def inner_split(self, fold: int, y: np.ndarray, share: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+        """Split the training part of ``fold`` again, the same way the folds were made, for early stopping.
+
+        A model that picks its epoch or round count on the held-out fold has seen that fold, and its
+        OOF score is optimistic (2.2 points for the dense net on Sign MNIST's group folds). Stopping on
+        rows of the training part keeps the held-out fold unseen. Under the ``group`` scheme no group
+        of near-copies is split between the two parts.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_train,), int class indices (for stratification).
+        share : float, the part of the training rows kept for stopping (about; groups are whole).
+
+        Returns
+        -------
+        (fit_idx, stop_idx): int64 row indices, disjoint, together the training part of ``fold``.
+        """
+        from kaggletk.folds.schemes import assign_folds
+
+        train_idx, _ = self.split(fold)
+        sub_y = np.asarray(y)[train_idx]
+        n_parts = max(2, int(round(1.0 / share)))
+        scheme, groups = self.scheme, None
+        if scheme == "group" and self.groups is not None:
+            groups = np.asarray(self.groups)[train_idx]
+            n_parts = min(n_parts, len(np.unique(groups)))
+        elif scheme == "group":
+            scheme = "stratified"  # folds saved without their groups: fall back to the stratified dealing
+        if scheme == "stratified" and (len(sub_y) == 0 or int(np.bincount(sub_y).min()) < n_parts):
+            scheme = "random"  # a class too rare (or absent) to stratify over n_parts
+        n_parts = min(n_parts, len(sub_y))
+        if n_parts < 2:
+            raise ValueError(f"fold {fold}: too few training rows or groups to set some aside for early stopping")
+        parts = assign_folds(sub_y, scheme, n_parts, self.seed + 1 + fold, groups)
+        stop = parts == 0
+        return train_idx[~stop], train_idx[stop]
+
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for fold in range(self.n_splits):
             yield self.split(fold)

@@ -98,13 +98,21 @@ class Model(ABC):
             callbacks: Sequence[Any] = ()) -> Model:
         """Train on ``X`` (n, ...) float32 and ``y`` (n,) int class indices.
 
-        ``X_valid``/``y_valid`` drive early stopping. ``callbacks`` holds ``StepCallback``
+        ``X_valid``/``y_valid`` drive early stopping (see ``stops_early``). ``callbacks`` holds ``StepCallback``
         instances and/or native callbacks of the adapter's library.
         """
 
     @abstractmethod
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, ndarray of shape (n, n_classes), float32, rows summing to 1."""
+
+    @classmethod
+    def stops_early(cls, params: dict[str, Any]) -> bool:
+        """Whether ``fit`` with these params chooses its length (epochs, rounds) on the validation rows it is given.
+
+        The CV then gives it rows of the training part to stop on, not the held-out fold it scores.
+        """
+        return False
 
     @classmethod
     def pruning_callback(cls, trial) -> Any | None:

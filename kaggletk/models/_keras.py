@@ -88,6 +88,10 @@ class KerasModel(Model):
     supports_gpu = True
 
     @classmethod
+    def stops_early(cls, params):
+        return True  # early stopping and ReduceLROnPlateau both watch the validation loss
+
+    @classmethod
     def pruning_callback(cls, trial):
         import_keras()
         from optuna_integration import KerasPruningCallback

@@ -45,6 +45,10 @@ class XgbModel(Model):
                 "tree_method": "hist", "early_stopping_rounds": 40, "n_jobs": -1}
 
     @classmethod
+    def stops_early(cls, params):
+        return bool({**cls.default_params(), **params}.get("early_stopping_rounds"))
+
+    @classmethod
     def search_space(cls, trial):
         return {
             "learning_rate": trial.suggest_float("learning_rate", 0.03, 0.3, log=True),

@@ -43,7 +43,8 @@ def main(argv=None) -> int:
             single = fold_models_test_accuracy(run, dataset)
             row += [cv, single, cv - single, test]
             records.append({"model": model, "scheme": scheme, "run": run.name, "cv": cv, "test_fold_average": test,
-                            "test_single_fold_models": single, "gap": cv - single, "fold_hash": run.fold_hash})
+                            "test_single_fold_models": single, "gap": cv - single, "fold_hash": run.fold_hash,
+                            "early_stopping": run.manifest.get("early_stopping", "held-out")})
         rows.append(row)
     stack_rows = []
     stacks = {}
@@ -58,6 +59,9 @@ def main(argv=None) -> int:
     table += ("\n\nCV: mean accuracy of the fold models on their held-out folds. test (single): the same fold models' mean "
               "accuracy on the test set, the like-for-like figure; gap = CV - test (single). test (avg): the average of the "
               "fold models, as submitted.")
+    stopped_on_held_out = [r["run"] for r in records if r["early_stopping"] == "held-out"]
+    if stopped_on_held_out:
+        table += f" Runs whose early stopping watched the held-out fold (older default): {', '.join(stopped_on_held_out)}."
     table += "\n\n## Stacker trained on each scheme's OOF predictions\n\n"
     table += markdown_table(["folds", "stacker CV", "stacker test", "gap", "weight on each run"], stack_rows)
     write_results("leak-sign_mnist", {"runs": records, "stackers": stacks}, table)

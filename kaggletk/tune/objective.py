@@ -3,7 +3,8 @@
 The study minimises the mean held-out error (1 - accuracy) over the first K folds, so it shares
 a direction with the validation losses that Optuna's integration callbacks report inside a fold.
 Inside fold 0 the adapter's pruning callback (Keras, XGBoost, LightGBM) reports the validation
-loss per epoch or round (steps 0..n); after each fold the running CV error is reported at step
+loss per epoch or round (steps 0..n) on the rows early stopping watches (a tenth of the training
+part), so the held-out fold that scores the trial stays unseen; after each fold the running CV error is reported at step
 ``FOLD_STEP + i``, so a pruner can stop a bad trial after one fold, or earlier inside it.
 """
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from kaggletk.errors import KaggletkError
 
@@ -170,6 +169,8 @@ def check_ids(ids: np.ndarray, source: str) -> np.ndarray:
     ids = np.asarray(ids)
     if ids.dtype.kind not in "iu":
         raise KaggletkError(f"{source}: test IDs must be integers, found dtype {ids.dtype}")
+    import pandas as pd  # here, not at the top: loading a cached dataset must not pay for pandas
+
     duplicated = pd.Series(ids).duplicated().to_numpy()
     if duplicated.any():
         row = int(np.argmax(duplicated))

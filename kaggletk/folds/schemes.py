@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
 
 from kaggletk.errors import KaggletkError
 
@@ -23,6 +22,9 @@ def assign_folds(y: np.ndarray, scheme: str, n_splits: int, seed: int, groups: n
     -------
     ndarray of shape (n_train,), int8: the fold of each row.
     """
+    # scikit-learn's splitters are imported when folds are dealt, not whenever saved folds are read
+    from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
+
     n = len(y)
     min_count = int(np.bincount(y).min(initial=n)) if n else 0
     if scheme == "stratified" and min_count < n_splits:

@@ -241,7 +241,7 @@ def curves_figure(histories: dict[int, dict[str, list[float]]], step_name: str, 
         ax.set_xlabel(step_name)
         ax.set_ylabel(name)
         only_valid = not any(family in h for h in histories.values())
-        ax.set_title(name[0].upper() + name[1:] + (" (validation fold)" if only_valid else ""))
+        ax.set_title(name[0].upper() + name[1:] + (" (validation rows)" if only_valid else ""))
         ax.grid(alpha=0.3)
     handles = [Line2D([], [], color=_FOLD_COLOURS[f % len(_FOLD_COLOURS)], label=f"fold {f}") for f in folds]
     handles += [Line2D([], [], color="black", linestyle="-", label="training"),

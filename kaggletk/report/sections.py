@@ -129,8 +129,10 @@ def curves(ctx: Context) -> Section:
     if not found:
         return section.add(Text("no run has a training history yet (Keras runs record one per epoch, XGBoost and "
                                 "LightGBM one per boosting round)", note=True))
-    section.add(Text("Per fold (one colour each): training solid, validation dashed. Keras runs first (loss, accuracy, "
-                     "learning rate per epoch), then boosting runs (validation metrics per round)."))
+    section.add(Text("Per fold (one colour each): training solid, validation dashed. Validation is the rows early stopping "
+                     "watched: a tenth of the training part (or the held-out fold, in runs made with --early-stopping "
+                     "held-out). Keras runs first (loss, accuracy, learning rate per epoch), then boosting runs "
+                     "(validation metrics per round)."))
     for boosting, run, histories in sorted(found, key=lambda item: item[0]):
         m = run.manifest
         step = "boosting round" if boosting else "epoch"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kaggletk.errors import KaggletkError
+
 
 def fold_hash(assignment: np.ndarray) -> str:
     """12 hex digits identifying a fold assignment (row count, fold count and every row's fold)."""
@@ -78,13 +80,14 @@ class Folds:
         if scheme == "group" and self.groups is not None:
             groups = np.asarray(self.groups)[train_idx]
             n_parts = min(n_parts, len(np.unique(groups)))
-        elif scheme == "group":
-            scheme = "stratified"  # folds saved without their groups: fall back to the stratified dealing
+        elif scheme == "group":  # dealing without the groups would put near-copies on both sides
+            raise KaggletkError(f"{self.path or 'group folds'}: saved without their groups; delete the file to recompute them")
         if scheme == "stratified" and (len(sub_y) == 0 or int(np.bincount(sub_y).min()) < n_parts):
             scheme = "random"  # a class too rare (or absent) to stratify over n_parts
         n_parts = min(n_parts, len(sub_y))
         if n_parts < 2:
-            raise ValueError(f"fold {fold}: too few training rows or groups to set some aside for early stopping")
+            raise KaggletkError(f"fold {fold}: too few training rows or groups to set some aside for early stopping; "
+                                "use --early-stopping held-out")
         parts = assign_folds(sub_y, scheme, n_parts, self.seed + 1 + fold, groups)
         stop = parts == 0
         return train_idx[~stop], train_idx[stop]

@@ -1,6 +1,6 @@
 """Blending: each method's CV and test accuracy and time on real runs; the cost of blending 20 runs.
 
-    python bench/blend.py fashion_mnist [--runs R1,R2,...] [--quick]
+    python bench/blend.py fashion_mnist [--runs R1,R2,...] [--tag NAME] [--quick]
 
 Part 1 blends the complete runs of the competition's current data (default: every `bench-*` run)
 with every method, scored on the same folds, beside the best single run. Part 2 times every
@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", help="runs to blend (default: every complete bench-* run)")
     parser.add_argument("--quick", action="store_true", help="sample data")
     parser.add_argument("--n-runs", type=int, default=20, help="runs in the cost test")
+    parser.add_argument("--tag", help="name this set of runs: results go to blend-<comp>-<tag>.json/.md, beside the default set's")
     args = parser.parse_args(argv)
 
     from kaggletk.blend import METHODS, make_method, run_blend
@@ -44,7 +45,8 @@ def main(argv=None) -> int:
     else:
         names = [r.name for r in list_runs(args.competition) if r.name.startswith("bench-") and r.complete
                  and r.manifest.get("fold_hash") == folds.hash and r.manifest.get("kind") == "model"]
-    result = run_blend(args.competition, names, method="auto", name="bench-blend-auto" + ("-quick" if args.quick else ""), data=data)
+    suffix = ("-quick" if args.quick else "") + (f"-{args.tag}" if args.tag else "")
+    result = run_blend(args.competition, names, method="auto", name="bench-blend-auto" + suffix, data=data)
     rows = []
     for row in result.table:
         test = (row["test"] or {}).get("accuracy")
@@ -83,7 +85,7 @@ def main(argv=None) -> int:
         print(f"cost {method}: {seconds:.2f}s, peak {peak:.0f} MB", flush=True)
     table2 = markdown_table(["method", "seconds", "peak traced MB"], cost_rows)
     table2 += f"\n\n{args.n_runs} runs x {dataset.n_train} rows x {dataset.competition.n_classes} classes, {folds.n_splits} folds."
-    write_results(f"blend-{args.competition}" + ("-quick" if args.quick else ""),
+    write_results(f"blend-{args.competition}{suffix}",
                   {"data": data, "runs": names, "methods": result.table, "chosen": result.chosen, "cost": cost},
                   table1 + "\n\n## Cost\n\n" + table2)
     return 0

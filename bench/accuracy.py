@@ -1,6 +1,6 @@
 """Accuracy ladder: each adapter's CV and test accuracy with time per fold, on the full data.
 
-    python bench/accuracy.py fashion_mnist [--models cnn,xgb:pca,...] [--quick]
+    python bench/accuracy.py fashion_mnist [--models cnn,xgb:pca,...] [--tag NAME] [--quick]
 
 Runs go to the OOF store like any `kaggletk cv`, so an interrupted benchmark resumes where it
 stopped (finished folds are kept). `--quick` uses the bundled sample. Results:
@@ -33,6 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="bundled sample instead of the full data")
     parser.add_argument("--scheme", help="fold scheme (default: the competition's)")
     parser.add_argument("--params", action="append", default=[], metavar="MODEL=JSON", help="params for one model")
+    parser.add_argument("--tag", help="name this set of runs: run names and result files end in -<tag>, beside the default set's")
     args = parser.parse_args(argv)
 
     from kaggletk.cli.progress import RichCvReporter
@@ -48,7 +49,7 @@ def main(argv=None) -> int:
         model, _, view = spec.partition(":")
         start = time.perf_counter()
         with RichCvReporter(model) as reporter:
-            suffix = ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else "")
+            suffix = ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else "") + (f"-{args.tag}" if args.tag else "")
             kwargs = dict(view=view or None, data=data, params=overrides.get(model), scheme=args.scheme,
                           name=f"bench-{model}-{view or 'default'}{suffix}", reporter=reporter)
             try:
@@ -76,7 +77,8 @@ def main(argv=None) -> int:
     table += (f"\n\n{data} data, {records[0]['fold_scheme']} folds {records[0]['fold_hash']}. CV scores single fold models; "
               "the submission averages the K fold models, so its test accuracy is higher by the ensemble gain. The like-for-like "
               f"gap compares CV with the single fold models' mean test accuracy. Published: {ANCHORS.get(args.competition, '-')}")
-    write_results(f"accuracy-{args.competition}" + ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else ""), {"data": data, "runs": records}, table)
+    write_results(f"accuracy-{args.competition}" + ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else "")
+                  + (f"-{args.tag}" if args.tag else ""), {"data": data, "runs": records}, table)
     return 0
 
 

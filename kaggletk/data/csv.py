@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from kaggletk.data._base import N_PIXELS, open_binary
 from kaggletk.errors import KaggletkError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LABEL_COLUMNS = ("label", "labels", "class", "target")
 ID_COLUMNS = ("id", "imageid", "image_id")
@@ -37,6 +40,8 @@ def read_csv(path: Path, require_label: bool) -> CsvTable:
     require_label : bool
         True for training files: a ``label`` column must be present.
     """
+    import pandas as pd  # here, not at the top: loading a cached data set (every run) needs no pandas
+
     path = Path(path)
     stream = open_binary(path)
     try:
@@ -79,6 +84,8 @@ def read_csv(path: Path, require_label: bool) -> CsvTable:
 
 def _numeric(frame: pd.DataFrame, columns: list, path: Path, what: str) -> np.ndarray:
     """Parse ``columns`` as numbers; name the first cell that is not a finite number."""
+    import pandas as pd
+
     block = frame[columns]
     if all(dtype.kind in "iuf" for dtype in block.dtypes):
         values = block.to_numpy(dtype=np.float64)

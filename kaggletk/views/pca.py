@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from kaggletk.views._base import View
 
@@ -19,6 +18,9 @@ class PcaView(View):
         self.seed = seed
 
     def fit(self, images: np.ndarray) -> PcaView:
+        # Imported here: scikit-learn takes about a second to import, which every run would pay (see kaggletk/metrics.py).
+        from sklearn.decomposition import PCA
+
         pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
         n_components = min(self.n_components, len(images) - 1, pixels.shape[1])
         self.pca_ = PCA(n_components=n_components, svd_solver="randomized", random_state=self.seed).fit(pixels)

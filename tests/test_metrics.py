@@ -1,0 +1,54 @@
+"""kaggletk's NumPy accuracy and macro-F1 agree with scikit-learn's on real predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+
+from kaggletk.data import load_dataset
+from kaggletk.metrics import accuracy, macro_f1, score
+
+
+@pytest.fixture
+def sign_predictions(project):
+    """A quick logistic regression on the Sign MNIST sample: real, imperfect predictions over 24 classes."""
+    dataset = load_dataset("sign_mnist", "sample")
+    X = dataset.train_images.reshape(dataset.n_train, -1).astype(np.float32) / 255.0
+    half = dataset.n_train // 2
+    model = LogisticRegression(max_iter=50).fit(X[:half], dataset.y[:half])
+    return dataset, dataset.y[half:], model.predict_proba(X[half:])
+
+
+def test_scores_match_scikit_learn_on_real_predictions(sign_predictions):
+    dataset, y, proba = sign_predictions
+    pred = proba.argmax(1)
+    assert 0.2 < accuracy(y, pred) < 1.0  # imperfect, so every F1 term is exercised
+    assert accuracy(y, pred) == pytest.approx(accuracy_score(y, pred), abs=1e-12)
+    n = dataset.competition.n_classes
+    assert macro_f1(y, pred, n) == pytest.approx(
+        f1_score(y, pred, average="macro", labels=np.arange(n), zero_division=0), abs=1e-12)
+    assert score(y, proba) == pytest.approx({"accuracy": accuracy_score(y, pred), "macro_f1": f1_score(
+        y, pred, average="macro", labels=np.arange(n), zero_division=0)})
+
+
+def test_absent_classes_and_original_label_values(sign_predictions):
+    dataset, y, proba = sign_predictions
+    pred = proba.argmax(1)
+    keep = y < 10  # classes 10.. neither present nor (mostly) predicted: they count as 0 with n_classes
+    n = dataset.competition.n_classes
+    assert macro_f1(y[keep], pred[keep], n) == pytest.approx(
+        f1_score(y[keep], pred[keep], average="macro", labels=np.arange(n), zero_division=0), abs=1e-12)
+    # Without n_classes the classes are the values seen, e.g. Sign MNIST's original labels 0-24 without 9.
+    values = np.asarray(dataset.competition.labels)
+    labels_true, labels_pred = values[y], values[pred]
+    assert macro_f1(labels_true, labels_pred) == pytest.approx(
+        f1_score(labels_true, labels_pred, average="macro", zero_division=0), abs=1e-12)
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError, match="equal-length"):
+        accuracy(np.zeros(3, int), np.zeros(4, int))
+    with pytest.raises(ValueError, match="equal-length"):
+        macro_f1(np.zeros(3, int), np.zeros(4, int))

@@ -94,7 +94,13 @@ def test_views_have_documented_shapes_and_pca_sees_only_the_training_part(projec
     train, test = stateless_features(get_view("hog"), dataset)
     assert train.shape == (3000, 324) and test.shape == (1000, 324)
     assert list(dataset.folder.glob("views/hog-*.npz"))
-    with pytest.raises(KaggletkError, match="unknown view 'edges'; known views: image, pixels, pca, hog"):
+    both = get_view("pcahog").fit(images[:400])
+    np.testing.assert_allclose(both.pca.pca_.mean_, pixels[:400].mean(axis=0), atol=1e-5)  # learnt from the fit rows only
+    features = both.transform(images[400:])
+    assert features.shape == (100, 80 + 324) and features.dtype == np.float32
+    np.testing.assert_allclose(features[:, :80], pca.transform(images[400:]), atol=1e-4)
+    np.testing.assert_allclose(features[:, 80:], train[400:500], atol=1e-6)
+    with pytest.raises(KaggletkError, match="unknown view 'edges'; known views: image, pixels, pca, hog, pcahog"):
         get_view("edges")
 
 

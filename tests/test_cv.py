@@ -92,9 +92,12 @@ def test_a_model_that_learns_nothing_fails_loudly(project):
 def test_sign_labels_and_views(project):
     run = run_cv("sign_mnist", "logreg", view="hog", data="sample").run
     assert run.oof().shape == (3000, 24)
+    both = run_cv("sign_mnist", "logreg", view="pcahog", data="sample").run
+    assert both.complete and both.manifest["view"] == "pcahog"
+    assert both.manifest["cv"]["accuracy_mean"] > run.manifest["cv"]["accuracy_mean"] - 0.05
     with pytest.raises(KaggletkError, match="hflip is not allowed for sign_mnist"):
         run_cv("sign_mnist", "cnn", data="sample", params={"hflip": True})
-    with pytest.raises(KaggletkError, match="--view image: model xgb accepts pixels, pca, hog"):
+    with pytest.raises(KaggletkError, match="--view image: model xgb accepts pixels, pca, hog, pcahog"):
         run_cv("sign_mnist", "xgb", view="image", data="sample")
 
 
@@ -114,7 +117,7 @@ def test_params_file_and_tuned(project, tmp_path):
 
 CLI_ERRORS = [
     (["cv", "fashion_mnist", "--model", "svm"], "unknown model 'svm'; known models: mlp, lenet5, cnn, xgb, lgbm, rf, logreg"),
-    (["cv", "fashion_mnist", "--model", "logreg", "--view", "edges"], "--view edges: model logreg accepts pixels, pca, hog"),
+    (["cv", "fashion_mnist", "--model", "logreg", "--view", "edges"], "--view edges: model logreg accepts pixels, pca, hog, pcahog"),
     (["cv", "fashion_mnist", "--model", "logreg", "--params", "{C: 1}"], "--params: not valid JSON"),
     (["cv", "fashion_mnist", "--model", "logreg", "--params", "nofile.json"], "neither a JSON object nor a file"),
     (["cv", "fashion_mnist", "--model", "mlp", "--params", '{"epochs": "5"}'], "'epochs' for model mlp must be an integer, got '5'"),

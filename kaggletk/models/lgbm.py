@@ -13,6 +13,7 @@ from typing import Any
 
 from kaggletk.errors import KaggletkError
 from kaggletk.models._base import Model, StepCallback, normalise_proba
+from kaggletk.views import FLAT_VIEWS
 
 
 def _round_callback(callback: StepCallback, total: int):
@@ -32,7 +33,7 @@ def _round_callback(callback: StepCallback, total: int):
 
 class LgbmModel(Model):
     name = "lgbm"
-    views = ("pixels", "pca", "hog")
+    views = FLAT_VIEWS
     default_view = "pca"
     supports_gpu = True
     pass_through_params = True

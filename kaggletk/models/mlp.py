@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from kaggletk.models._keras import KerasModel
+from kaggletk.views import FLAT_VIEWS
 
 
 class MlpModel(KerasModel):
     name = "mlp"
-    views = ("pixels", "pca", "hog")
+    views = FLAT_VIEWS
     default_view = "pixels"
 
     @classmethod

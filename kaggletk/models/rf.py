@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from kaggletk.models._sklearn import SklearnModel
+from kaggletk.views import FLAT_VIEWS
 
 
 class RandomForestModel(SklearnModel):
     name = "rf"
-    views = ("pixels", "pca", "hog")
+    views = FLAT_VIEWS
     default_view = "pixels"
 
     @classmethod

@@ -1,6 +1,6 @@
 """Feature views, registered by name. A model declares which views it accepts.
 
-``image`` (n, 28, 28, 1), ``pixels`` (n, 784), ``pca`` (fitted per fold), ``hog``. Stateless views
+``image`` (n, 28, 28, 1), ``pixels`` (n, 784), ``pca`` (fitted per fold), ``hog``, ``pcahog`` (both). Stateless views
 are computed once per data set and cached beside it (``data/<variant>/views/<name>.npz``).
 """
 
@@ -17,6 +17,7 @@ from kaggletk.views._base import View
 from kaggletk.views.hog import HogView
 from kaggletk.views.image import ImageView
 from kaggletk.views.pca import PcaView
+from kaggletk.views.pcahog import PcaHogView
 from kaggletk.views.pixels import PixelsView
 
 VIEWS: dict[str, type[View]] = {
@@ -24,7 +25,11 @@ VIEWS: dict[str, type[View]] = {
     "pixels": PixelsView,
     "pca": PcaView,
     "hog": HogView,
+    "pcahog": PcaHogView,
 }
+
+# The views of flat feature vectors, which every non-convolutional model accepts.
+FLAT_VIEWS = ("pixels", "pca", "hog", "pcahog")
 
 # Views cheap enough to recompute rather than store on disk.
 _NOT_CACHED = ("image", "pixels")
@@ -52,4 +57,4 @@ def stateless_features(view: View, dataset) -> tuple[np.ndarray, np.ndarray]:
     return train, test
 
 
-__all__ = ["VIEWS", "View", "get_view", "stateless_features"]
+__all__ = ["FLAT_VIEWS", "VIEWS", "View", "get_view", "stateless_features"]

@@ -1,0 +1,35 @@
+"""``pcahog``: the ``pca`` scores beside the ``hog`` histograms, for tree models.
+
+PCA keeps the overall intensity layout and HOG the local edge directions; trees use both. On
+full Fashion-MNIST (fold 0, LightGBM) the pair scored 0.9069 against 0.9041 for raw pixels while
+fitting 1.7x faster (404 features against 784); either half alone loses 1.8-2.6 points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kaggletk.views._base import View
+from kaggletk.views.hog import HogView
+from kaggletk.views.pca import PcaView
+
+
+class PcaHogView(View):
+    """(n, n_components + 324) float32 with the defaults: 80 PCA scores, then the default HOG features."""
+
+    name = "pcahog"
+    stateless = False
+
+    def __init__(self, n_components: int = 80, seed: int = 0):
+        self.pca = PcaView(n_components=n_components, seed=seed)
+        self.hog = HogView()
+
+    def fit(self, images: np.ndarray) -> PcaHogView:
+        self.pca.fit(images)
+        return self
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        return np.hstack([self.pca.transform(images), self.hog.transform(images)])
+
+    def get_params(self) -> dict:
+        return {"pca": self.pca.get_params(), "hog": self.hog.get_params()}

@@ -44,12 +44,12 @@ def main(argv=None) -> int:
     overrides = dict(item.split("=", 1) for item in args.params)
     data = "sample" if args.quick else "full"
     dataset = load_dataset(args.competition, data)
+    suffix = ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else "") + (f"-{args.tag}" if args.tag else "")
     rows, records = [], []
     for spec in args.models.split(","):
         model, _, view = spec.partition(":")
         start = time.perf_counter()
         with RichCvReporter(model) as reporter:
-            suffix = ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else "") + (f"-{args.tag}" if args.tag else "")
             kwargs = dict(view=view or None, data=data, params=overrides.get(model), scheme=args.scheme,
                           name=f"bench-{model}-{view or 'default'}{suffix}", reporter=reporter)
             try:
@@ -77,8 +77,7 @@ def main(argv=None) -> int:
     table += (f"\n\n{data} data, {records[0]['fold_scheme']} folds {records[0]['fold_hash']}. CV scores single fold models; "
               "the submission averages the K fold models, so its test accuracy is higher by the ensemble gain. The like-for-like "
               f"gap compares CV with the single fold models' mean test accuracy. Published: {ANCHORS.get(args.competition, '-')}")
-    write_results(f"accuracy-{args.competition}" + ("-quick" if args.quick else "") + (f"-{args.scheme}" if args.scheme else "")
-                  + (f"-{args.tag}" if args.tag else ""), {"data": data, "runs": records}, table)
+    write_results(f"accuracy-{args.competition}{suffix}", {"data": data, "runs": records}, table)
     return 0
 
 

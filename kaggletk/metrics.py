@@ -11,11 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Share of equal labels; y_true and y_pred are (n,) arrays of the same label values."""
+def _pair(y_true, y_pred, metric: str) -> tuple[np.ndarray, np.ndarray]:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"accuracy: y_true {y_true.shape} and y_pred {y_pred.shape} must be equal-length 1-d arrays")
+        raise ValueError(f"{metric}: y_true {y_true.shape} and y_pred {y_pred.shape} must be equal-length 1-d arrays")
+    return y_true, y_pred
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Share of equal labels; y_true and y_pred are (n,) arrays of the same label values."""
+    y_true, y_pred = _pair(y_true, y_pred, "accuracy")
     return float(np.mean(y_true == y_pred)) if len(y_true) else 0.0
 
 
@@ -26,9 +31,7 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = Non
     neither present nor predicted scores 0, as scikit-learn's ``zero_division=0``); without it the
     classes are the labels seen in y_true or y_pred.
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"macro_f1: y_true {y_true.shape} and y_pred {y_pred.shape} must be equal-length 1-d arrays")
+    y_true, y_pred = _pair(y_true, y_pred, "macro_f1")
     if n_classes is None:
         classes, codes = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
         n_classes = len(classes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from kaggletk.cli._common import add_command, note, out
+from kaggletk.views import VIEWS
 
 
 def register(sub) -> None:
@@ -18,7 +19,7 @@ def register(sub) -> None:
     p.add_argument("competition", metavar="COMP")
     p.add_argument("--model", required=True, metavar="NAME",
                    help="model name, model:view, a comma-separated list, or 'default' (the competition's set)")
-    p.add_argument("--view", help="feature view (image, pixels, pca, hog, pcahog); default: the model's")
+    p.add_argument("--view", help=f"feature view ({', '.join(VIEWS)}); default: the model's")
     p.add_argument("--params", metavar="JSON|FILE|tuned", help="parameter overrides: a JSON object, a .json file, or 'tuned'")
     p.add_argument("--folds", type=int, metavar="K", help="K of the fold scheme (default: the competition's)")
     p.add_argument("--scheme", choices=("stratified", "random", "group"), help="fold scheme (default: the competition's)")

@@ -28,8 +28,8 @@ VIEWS: dict[str, type[View]] = {
     "pcahog": PcaHogView,
 }
 
-# The views of flat feature vectors, which every non-convolutional model accepts.
-FLAT_VIEWS = ("pixels", "pca", "hog", "pcahog")
+# The views of flat feature vectors (all but the image), which every non-convolutional model accepts.
+FLAT_VIEWS = tuple(name for name in VIEWS if name != "image")
 
 # Views cheap enough to recompute rather than store on disk.
 _NOT_CACHED = ("image", "pixels")

@@ -93,7 +93,7 @@ class Competition:
     n_folds: int = 5
     fold_scheme: str = "stratified"
     fold_seed: int = 42
-    views: tuple[str, ...] = ("image", "pixels", "pca", "hog", "pcahog")
+    views: tuple[str, ...] = ("image", "pixels", "pca", "hog", "pcahog", "compact")
     hflip: bool = False
     default_models: tuple[str, ...] = ("logreg:pca", "xgb:pca", "mlp", "cnn")
     licence: str = ""

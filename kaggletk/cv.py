@@ -273,6 +273,7 @@ class FoldFeatures:
     def __init__(self, view, dataset: Dataset):
         self.view, self.dataset = view, dataset
         self._all: tuple[np.ndarray, np.ndarray] | None = None
+        self._parts: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
     def for_fold(self, fit_idx: np.ndarray, *other_idx: np.ndarray) -> tuple[np.ndarray, ...]:
         """Features of the fit rows, of each other row set, then of the test set; a fitted view learns from the fit rows only."""
@@ -282,9 +283,16 @@ class FoldFeatures:
                 self._all = stateless_features(self.view, d)
             train, test = self._all
             return (train[fit_idx], *(train[idx] for idx in other_idx), test)
-        fitted = get_view(self.view.name).fit(d.train_images[fit_idx])
-        return (fitted.transform(d.train_images[fit_idx]), *(fitted.transform(d.train_images[idx]) for idx in other_idx),
-                fitted.transform(d.test_images))
+        if self._parts is None:
+            self._parts = {key: stateless_features(part, d) for key, part in self.view.parts().items()}
+
+        def rows(idx):
+            return d.train_images[idx], {key: train[idx] for key, (train, _) in self._parts.items()}
+
+        fitted = get_view(self.view.name).fit(*rows(fit_idx))
+        test_parts = {key: test for key, (_, test) in self._parts.items()}
+        return (fitted.transform(*rows(fit_idx)), *(fitted.transform(*rows(idx)) for idx in other_idx),
+                fitted.transform(d.test_images, test_parts))
 
 
 @dataclass
@@ -298,6 +306,7 @@ class FoldOutcome:
     oof: np.ndarray
     test: np.ndarray | None
     scores: dict[str, float]
+    features_seconds: float  # the view's features for this fold (a cached descriptor is computed on first use)
     fit_seconds: float
     predict_seconds: float
     model: Model
@@ -317,6 +326,7 @@ def fit_fold(f: int, folds: Folds, dataset: Dataset, features: FoldFeatures, mod
     fit_idx, valid_idx = folds.split(f)
     y = dataset.y
     stop_idx = None
+    start = time.perf_counter()
     if early_stopping == "inner" and model_cls.stops_early({**model_cls.default_params(), **params}):
         fit_idx, stop_idx = folds.inner_split(f, y, INNER_SHARE)
         X_fit, X_valid, X_stop, X_test = features.for_fold(fit_idx, valid_idx, stop_idx)
@@ -324,6 +334,7 @@ def fit_fold(f: int, folds: Folds, dataset: Dataset, features: FoldFeatures, mod
     else:
         X_fit, X_valid, X_test = features.for_fold(fit_idx, valid_idx)
         X_stop, y_stop = X_valid, y[valid_idx]
+    features_seconds = time.perf_counter() - start
     model = model_cls(dataset.competition.n_classes, params, device=device, seed=seed + f)
     start = time.perf_counter()
     model.fit(X_fit, y[fit_idx], X_stop, y_stop, callbacks=callbacks or [])
@@ -339,7 +350,7 @@ def fit_fold(f: int, folds: Folds, dataset: Dataset, features: FoldFeatures, mod
             f"{model_cls.name} fold {f}: validation accuracy {scores['accuracy']:.1%} is at chance level ({chance:.1%}): "
             "the model diverged or learned nothing; lower learning_rate (and num_leaves for lgbm) and rerun"
         )
-    return FoldOutcome(f, fit_idx, valid_idx, stop_idx, oof, test, scores, fit_seconds, predict_seconds, model)
+    return FoldOutcome(f, fit_idx, valid_idx, stop_idx, oof, test, scores, features_seconds, fit_seconds, predict_seconds, model)
 
 
 def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, early_stopping, folder, reporter) -> dict[str, Any]:
@@ -353,7 +364,7 @@ def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, earl
     crash_point("fold-file-written")
     if outcome.model.history_:
         write_json(folder / f"history-{f}.json", outcome.model.history_)
-    entry = {**outcome.scores, "fit_seconds": round(outcome.fit_seconds, 3), "predict_seconds": round(outcome.predict_seconds, 3),
+    entry = {**outcome.scores, "features_seconds": round(outcome.features_seconds, 3), "fit_seconds": round(outcome.fit_seconds, 3), "predict_seconds": round(outcome.predict_seconds, 3),
              "n_fit": int(len(outcome.fit_idx)), "n_stop": int(len(outcome.stop_idx)) if outcome.stop_idx is not None else 0,
              "n_valid": int(len(valid_idx)), "best_iteration": outcome.model.best_iteration_,
              "file": file_name, "sha256": digest}

@@ -100,8 +100,33 @@ def test_views_have_documented_shapes_and_pca_sees_only_the_training_part(projec
     assert features.shape == (100, 80 + 324) and features.dtype == np.float32
     np.testing.assert_allclose(features[:, :80], pca.transform(images[400:]), atol=1e-4)
     np.testing.assert_allclose(features[:, 80:], train[400:500], atol=1e-6)
-    with pytest.raises(KaggletkError, match="unknown view 'edges'; known views: image, pixels, pca, hog, pcahog"):
+    with pytest.raises(KaggletkError, match="unknown view 'edges'; known views: image, pixels, pca, hog, pcahog, compact"):
         get_view("edges")
+
+
+def test_compact_view_learns_from_the_fit_rows_and_reads_hog_from_the_cache(project):
+    from kaggletk.cv import FoldFeatures
+
+    dataset = load_dataset("fashion_mnist", "sample")
+    folds = load_folds(dataset)
+    fit_idx, valid_idx = folds.split(0)
+    features = FoldFeatures(get_view("compact"), dataset)
+    X_fit, X_valid, X_test = features.for_fold(fit_idx, valid_idx)
+    assert X_fit.shape == (len(fit_idx), 80) and X_valid.shape == (len(valid_idx), 80) and X_test.shape == (1000, 80)
+    assert X_fit.dtype == np.float32
+    cached = list(dataset.folder.glob("views/hog-*.npz"))
+    assert len(cached) == 1  # the fine-cell HOG, stored once for every fold
+    # The same numbers as the view computing HOG itself from the images, fitted on the fit rows alone.
+    direct = get_view("compact").fit(dataset.train_images[fit_idx])
+    np.testing.assert_allclose(X_valid, direct.transform(dataset.train_images[valid_idx]), atol=1e-4)
+    np.testing.assert_allclose(direct.pixel_pca.pca_.mean_, get_view("pixels").transform(dataset.train_images[fit_idx]).mean(axis=0),
+                               atol=1e-5)
+    # A second fold reads the cache rather than recomputing it.
+    stamp = cached[0].stat().st_mtime_ns
+    features.for_fold(*folds.split(1))
+    assert cached[0].stat().st_mtime_ns == stamp
+    hog_train, _ = stateless_features(get_view("compact").hog, dataset)
+    np.testing.assert_allclose(direct.hog_pca_.mean_, hog_train[fit_idx].mean(axis=0), atol=1e-5)
 
 
 def test_folds_command_prints_the_hash(project):

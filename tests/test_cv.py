@@ -97,7 +97,7 @@ def test_sign_labels_and_views(project):
     assert both.manifest["cv"]["accuracy_mean"] > run.manifest["cv"]["accuracy_mean"] - 0.05
     with pytest.raises(KaggletkError, match="hflip is not allowed for sign_mnist"):
         run_cv("sign_mnist", "cnn", data="sample", params={"hflip": True})
-    with pytest.raises(KaggletkError, match="--view image: model xgb accepts pixels, pca, hog, pcahog"):
+    with pytest.raises(KaggletkError, match="--view image: model xgb accepts pixels, pca, hog, pcahog, compact"):
         run_cv("sign_mnist", "xgb", view="image", data="sample")
 
 
@@ -117,7 +117,7 @@ def test_params_file_and_tuned(project, tmp_path):
 
 CLI_ERRORS = [
     (["cv", "fashion_mnist", "--model", "svm"], "unknown model 'svm'; known models: mlp, lenet5, cnn, xgb, lgbm, rf, logreg"),
-    (["cv", "fashion_mnist", "--model", "logreg", "--view", "edges"], "--view edges: model logreg accepts pixels, pca, hog, pcahog"),
+    (["cv", "fashion_mnist", "--model", "logreg", "--view", "edges"], "--view edges: model logreg accepts pixels, pca, hog, pcahog, compact"),
     (["cv", "fashion_mnist", "--model", "logreg", "--params", "{C: 1}"], "--params: not valid JSON"),
     (["cv", "fashion_mnist", "--model", "logreg", "--params", "nofile.json"], "neither a JSON object nor a file"),
     (["cv", "fashion_mnist", "--model", "mlp", "--params", '{"epochs": "5"}'], "'epochs' for model mlp must be an integer, got '5'"),

@@ -1,7 +1,8 @@
 """Feature views, registered by name. A model declares which views it accepts.
 
-``image`` (n, 28, 28, 1), ``pixels`` (n, 784), ``pca`` (fitted per fold), ``hog``, ``pcahog`` (both). Stateless views
-are computed once per data set and cached beside it (``data/<variant>/views/<name>.npz``).
+``image`` (n, 28, 28, 1), ``pixels`` (n, 784), ``pca`` (fitted per fold), ``hog``, ``pcahog`` (both), ``compact`` (PCA of
+the pixels and of fine HOG). Stateless views, and the stateless parts of learned ones, are computed once per data set and
+cached beside it (``data/<variant>/views/<name>-<params hash>.npz``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import numpy as np
 
 from kaggletk._io import load_npz, save_npz
 from kaggletk.errors import KaggletkError
-from kaggletk.views._base import View
+from kaggletk.views._base import Parts, View
+from kaggletk.views.compact import CompactView
 from kaggletk.views.hog import HogView
 from kaggletk.views.image import ImageView
 from kaggletk.views.pca import PcaView
@@ -26,6 +28,7 @@ VIEWS: dict[str, type[View]] = {
     "pca": PcaView,
     "hog": HogView,
     "pcahog": PcaHogView,
+    "compact": CompactView,
 }
 
 # The views of flat feature vectors (all but the image), which every non-convolutional model accepts.
@@ -57,4 +60,4 @@ def stateless_features(view: View, dataset) -> tuple[np.ndarray, np.ndarray]:
     return train, test
 
 
-__all__ = ["FLAT_VIEWS", "VIEWS", "View", "get_view", "stateless_features"]
+__all__ = ["FLAT_VIEWS", "VIEWS", "Parts", "View", "get_view", "stateless_features"]

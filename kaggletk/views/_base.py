@@ -7,24 +7,41 @@ from typing import ClassVar
 
 import numpy as np
 
+# Features of a view's stateless parts (``View.parts``) for the same rows as the images, by part name.
+Parts = dict[str, np.ndarray]
+
 
 class View(ABC):
     """Turns images into the features a model trains on.
 
     ``fit`` sees only the training part of a fold, so a learned view (PCA) cannot leak the
     held-out rows. Stateless views ignore ``fit`` and may be cached once per data set.
+
+    A learned view built on a costly stateless descriptor (HOG) names it in ``parts``; the CV
+    runner then computes that descriptor once per data set, caches it on disk, and hands each
+    fold's rows of it to ``fit`` and ``transform``. Called without ``parts``, the view computes
+    them from the images itself, so the result is the same either way.
     """
 
     name: ClassVar[str]
     stateless: ClassVar[bool] = True
 
-    def fit(self, images: np.ndarray) -> View:
+    def parts(self) -> dict[str, View]:
+        """The stateless views whose features ``fit`` and ``transform`` read, by name."""
+        return {}
+
+    def fit(self, images: np.ndarray, parts: Parts | None = None) -> View:
         """Learn from training images of shape (n, 28, 28), uint8. Returns self."""
         return self
 
     @abstractmethod
-    def transform(self, images: np.ndarray) -> np.ndarray:
+    def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
         """Features for images of shape (n, 28, 28), uint8; float32, first axis n."""
 
     def get_params(self) -> dict:
         return {}
+
+    def _parts(self, images: np.ndarray, parts: Parts | None) -> Parts:
+        if parts is not None:
+            return parts
+        return {key: part.transform(images) for key, part in self.parts().items()}

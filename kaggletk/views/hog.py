@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from joblib import Parallel, delayed
 
-from kaggletk.views._base import View
+from kaggletk.views._base import Parts, View
 
 
 def _hog_block(images: np.ndarray, orientations: int, cell: int, block: int) -> np.ndarray:
@@ -29,7 +29,7 @@ class HogView(View):
         self.block = block
         self.n_jobs = n_jobs
 
-    def transform(self, images: np.ndarray) -> np.ndarray:
+    def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
         chunks = np.array_split(images, max(1, len(images) // 2000))
         parts = Parallel(n_jobs=self.n_jobs)(
             delayed(_hog_block)(chunk, self.orientations, self.cell, self.block) for chunk in chunks

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from kaggletk.views._base import View
+from kaggletk.views._base import Parts, View
 
 
 class ImageView(View):
     name = "image"
 
-    def transform(self, images: np.ndarray) -> np.ndarray:
+    def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
         return (images.astype(np.float32) / 255.0)[..., None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kaggletk.views._base import View
+from kaggletk.views._base import Parts, View
 
 
 class PcaView(View):
@@ -17,7 +17,7 @@ class PcaView(View):
         self.n_components = n_components
         self.seed = seed
 
-    def fit(self, images: np.ndarray) -> PcaView:
+    def fit(self, images: np.ndarray, parts: Parts | None = None) -> PcaView:
         # Imported here: scikit-learn takes about a second to import, which every run would pay (see kaggletk/metrics.py).
         from sklearn.decomposition import PCA
 
@@ -26,7 +26,7 @@ class PcaView(View):
         self.pca_ = PCA(n_components=n_components, svd_solver="randomized", random_state=self.seed).fit(pixels)
         return self
 
-    def transform(self, images: np.ndarray) -> np.ndarray:
+    def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
         pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
         return self.pca_.transform(pixels).astype(np.float32)
 

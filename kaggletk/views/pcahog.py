@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kaggletk.views._base import View
+from kaggletk.views._base import Parts, View
 from kaggletk.views.hog import HogView
 from kaggletk.views.pca import PcaView
 
@@ -25,12 +25,15 @@ class PcaHogView(View):
         self.pca = PcaView(n_components=n_components, seed=seed)
         self.hog = HogView()
 
-    def fit(self, images: np.ndarray) -> PcaHogView:
+    def parts(self) -> dict[str, HogView]:
+        return {"hog": self.hog}
+
+    def fit(self, images: np.ndarray, parts: Parts | None = None) -> PcaHogView:
         self.pca.fit(images)
         return self
 
-    def transform(self, images: np.ndarray) -> np.ndarray:
-        return np.hstack([self.pca.transform(images), self.hog.transform(images)])
+    def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
+        return np.hstack([self.pca.transform(images), self._parts(images, parts)["hog"]])
 
     def get_params(self) -> dict:
         return {"pca": self.pca.get_params(), "hog": self.hog.get_params()}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from kaggletk.views._base import View
+from kaggletk.views._base import Parts, View
 
 
 class PixelsView(View):
     name = "pixels"
 
-    def transform(self, images: np.ndarray) -> np.ndarray:
+    def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
         return images.reshape(len(images), -1).astype(np.float32) / 255.0

@@ -1,0 +1,50 @@
+"""``compact``: 40 PCA scores of the pixels beside 40 PCA scores of fine-cell HOG, the fast view for tree models.
+
+HOG on 4x4-pixel cells (1,296 values per image) describes edges in more detail than the default
+``hog`` view's 7x7 cells, and most of it fits in 40 principal components; trees then split on 80
+dense features instead of 784 pixels. On full Fashion-MNIST, fold 0 (``bench/views.py``):
+LightGBM 0.9081 against 0.9008 on raw pixels, XGBoost 0.9069 against 0.9028, each about 5-11x
+faster. Both PCAs learn from the fold's training part only; the HOG values are stateless and
+computed once per data set (``View.parts``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kaggletk.views._base import Parts, View
+from kaggletk.views.hog import HogView
+from kaggletk.views.pca import PcaView
+
+
+class CompactView(View):
+    """(n, pixel_components + hog_components) float32: (n, 80) with the defaults."""
+
+    name = "compact"
+    stateless = False
+
+    def __init__(self, pixel_components: int = 40, hog_components: int = 40, hog_cell: int = 4, seed: int = 0):
+        self.pixel_components = pixel_components
+        self.hog_components = hog_components
+        self.seed = seed
+        self.pixel_pca = PcaView(n_components=pixel_components, seed=seed)
+        self.hog = HogView(cell=hog_cell)
+
+    def parts(self) -> dict[str, HogView]:
+        return {"hog": self.hog}
+
+    def fit(self, images: np.ndarray, parts: Parts | None = None) -> CompactView:
+        from sklearn.decomposition import PCA
+
+        hog = self._parts(images, parts)["hog"]
+        self.pixel_pca.fit(images)
+        n_components = min(self.hog_components, len(images) - 1, hog.shape[1])
+        self.hog_pca_ = PCA(n_components=n_components, svd_solver="randomized", random_state=self.seed).fit(hog)
+        return self
+
+    def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
+        hog = self._parts(images, parts)["hog"]
+        return np.hstack([self.pixel_pca.transform(images), self.hog_pca_.transform(hog).astype(np.float32)])
+
+    def get_params(self) -> dict:
+        return {"pixel_components": self.pixel_components, "hog_components": self.hog_components, "hog": self.hog.get_params()}

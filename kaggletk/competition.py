@@ -95,7 +95,7 @@ class Competition:
     fold_seed: int = 42
     views: tuple[str, ...] = ("image", "pixels", "pca", "hog", "pcahog", "compact")
     hflip: bool = False
-    default_models: tuple[str, ...] = ("logreg:pca", "xgb:pca", "mlp", "cnn")
+    default_models: tuple[str, ...] = ("logreg:pca", "xgb:compact", "mlp", "cnn")
     licence: str = ""
     image_shape: tuple[int, int] = (28, 28)
     folder: Path | None = None

@@ -34,7 +34,7 @@ def _round_callback(callback: StepCallback, total: int):
 class LgbmModel(Model):
     name = "lgbm"
     views = FLAT_VIEWS
-    default_view = "pca"
+    default_view = "compact"
     supports_gpu = True
     pass_through_params = True
 

@@ -35,7 +35,7 @@ def _round_callback(callback: StepCallback, total: int):
 class XgbModel(Model):
     name = "xgb"
     views = FLAT_VIEWS
-    default_view = "pca"
+    default_view = "compact"
     supports_gpu = True
     pass_through_params = True
 

@@ -26,6 +26,7 @@ FULL = [
     ["views.py", "fashion_mnist"],
     ["tune.py", "fashion_mnist", "--trials", "5"],
     ["overhead.py"],
+    ["network_cost.py"],
 ]
 QUICK = [
     ["accuracy.py", "fashion_mnist", "--quick", "--models", QUICK_MODELS],

@@ -116,7 +116,7 @@ def test_params_file_and_tuned(project, tmp_path):
 
 
 CLI_ERRORS = [
-    (["cv", "fashion_mnist", "--model", "svm"], "unknown model 'svm'; known models: mlp, lenet5, cnn, xgb, lgbm, rf, logreg"),
+    (["cv", "fashion_mnist", "--model", "svm"], "unknown model 'svm'; known models: mlp, lenet5, cnn, resnet, xgb, lgbm, rf, logreg"),
     (["cv", "fashion_mnist", "--model", "logreg", "--view", "edges"], "--view edges: model logreg accepts pixels, pca, hog, pcahog, compact"),
     (["cv", "fashion_mnist", "--model", "logreg", "--params", "{C: 1}"], "--params: not valid JSON"),
     (["cv", "fashion_mnist", "--model", "logreg", "--params", "nofile.json"], "neither a JSON object nor a file"),

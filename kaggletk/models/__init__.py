@@ -15,6 +15,7 @@ MODELS: dict[str, str] = {
     "mlp": "kaggletk.models.mlp:MlpModel",
     "lenet5": "kaggletk.models.lenet5:LeNet5Model",
     "cnn": "kaggletk.models.cnn:CnnModel",
+    "resnet": "kaggletk.models.resnet:ResNetModel",
     "xgb": "kaggletk.models.xgb:XgbModel",
     "lgbm": "kaggletk.models.lgbm:LgbmModel",
     "rf": "kaggletk.models.rf:RandomForestModel",

@@ -1,0 +1,75 @@
+"""Network cost: seconds per training step of the Keras image networks on this machine, and what a CV costs.
+
+    python bench/network_cost.py [--steps 5]
+
+Builds each network exactly as its adapter does (augmentation layers included), trains it on
+batches of real Fashion-MNIST images and prints seconds per 128-image step, minutes per epoch on a
+fold's training part (48,000 images) and hours for 5 folds at the adapter's default epochs. It
+answers "can this machine train a ResNet-class network for the 95.5% Fashion target?" without
+training one for a day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, write_results  # noqa: E402
+
+NETWORKS = [
+    ("cnn", {}),
+    ("resnet", {"widths": [32, 64, 128, 256]}),
+    ("resnet", {}),
+]
+FOLD_ROWS, FOLDS, BATCH = 48_000, 5, 128
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per network, after one warm-up step")
+    args = parser.parse_args(argv)
+
+    import numpy as np
+
+    from kaggletk.data import load_dataset
+    from kaggletk.models import get_model_class
+    from kaggletk.models._keras import import_keras
+    from kaggletk.views import get_view
+
+    keras = import_keras()
+    dataset = load_dataset("fashion_mnist", "auto")
+    X = get_view("image").transform(dataset.train_images[:BATCH])
+    y = dataset.y[:BATCH].astype(np.int32)
+    rows, records = [], []
+    for name, params in NETWORKS:
+        adapter = get_model_class(name)(10, params, device="cpu", seed=0)
+        net = adapter.build(keras, X.shape[1:])
+        net.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+        net.train_on_batch(X, y)
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            net.train_on_batch(X, y)
+        step = (time.perf_counter() - start) / args.steps
+        epochs = int(adapter.resolved_params()["epochs"])
+        epoch_minutes = step * FOLD_ROWS / BATCH / 60
+        cv_hours = epoch_minutes * epochs * FOLDS / 60
+        label = name + (f" {params}" if params else "")
+        records.append({"network": name, "params": params, "parameters": int(net.count_params()), "seconds_per_step": step,
+                        "minutes_per_epoch": epoch_minutes, "epochs": epochs, "cv_hours": cv_hours})
+        rows.append([label, f"{net.count_params() / 1e6:.2f}M", step, epoch_minutes, epochs, cv_hours])
+        print(f"{label}: {step:.2f} s per step, {epoch_minutes:.1f} min per epoch, {cv_hours:.1f} h for {FOLDS} folds x {epochs} epochs",
+              flush=True)
+    table = markdown_table(["network", "parameters", "s/step (128 images)", "min/epoch (48,000)", "default epochs",
+                            f"hours for {FOLDS} folds"], rows)
+    table += (f"\n\nTraining steps on real Fashion-MNIST images ({dataset.variant} data), batch {BATCH}, the mean of "
+              f"{args.steps} steps after a warm-up; an epoch is a fold's training part of {FOLD_ROWS:,} images. "
+              "Early stopping can end a run sooner; test-time augmentation and validation add to it.")
+    write_results("network-cost", {"networks": records}, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,6 +1,6 @@
 """Views: XGBoost and LightGBM on `pixels` vs `pca` vs `hog` vs `pcahog` vs `compact`: accuracy and time per fold.
 
-    python bench/views.py [--quick] [--folds 1]
+    python bench/views.py [COMP] [--quick] [--folds 1] [--views pixels,pca,hog,pcahog,compact] [--overwrite]
 
 Same folds, same boosting parameters (a round cap keeps raw pixels affordable on a CPU), one row
 per (model, view). Target: a compact view at least 5x faster than raw pixels with equal or better
@@ -33,6 +33,7 @@ def main(argv=None) -> int:
     from kaggletk.cv import run_cv
 
     data = "sample" if args.quick else "full"
+    baseline = args.views.split(",")[0]
     rows, records = [], []
     for model in ("xgb", "lgbm"):
         base = None
@@ -45,16 +46,17 @@ def main(argv=None) -> int:
             entries = [run.manifest["folds"][str(f)] for f in range(args.folds)]
             acc = sum(e["accuracy"] for e in entries) / len(entries)
             seconds = sum(e["fit_seconds"] + e["predict_seconds"] for e in entries) / len(entries)
-            features = [e.get("features_seconds") for e in entries]
-            features = sum(features) / len(features) if None not in features else float("nan")
+            timed = [e.get("features_seconds") for e in entries]
+            features = sum(timed) / len(timed) if None not in timed else float("nan")
             rounds = [e["best_iteration"] for e in entries]
             base = base or (acc, seconds)
             records.append({"model": model, "view": view, "accuracy": acc, "seconds_per_fold": seconds,
                             "features_seconds_per_fold": features, "best_rounds": rounds})
             rows.append([model, view, acc, acc - base[0], seconds, base[1] / seconds, features, rounds])
-            print(f"{model} on {view}: accuracy {acc:.4f}, {seconds:.0f}s per fold ({base[1] / seconds:.1f}x faster than pixels)", flush=True)
-    table = markdown_table(["model", "view", "accuracy", "vs pixels", "s/fold", "speed-up vs pixels", "features s/fold", "best rounds"],
-                           rows)
+            print(f"{model} on {view}: accuracy {acc:.4f}, {seconds:.0f}s per fold ({base[1] / seconds:.1f}x faster than {baseline})",
+                  flush=True)
+    table = markdown_table(["model", "view", "accuracy", f"vs {baseline}", "s/fold", f"speed-up vs {baseline}", "features s/fold",
+                            "best rounds"], rows)
     table += (f"\n\n{args.competition}, {data} data, first {args.folds} fold(s), params {CAP} over the adapters' defaults. "
               "s/fold is the model's fit and predict time. features s/fold is the view's own time for the fold (PCA fits, "
               "transforms); a stateless descriptor (HOG) is computed once per data set and cached, and the first run that "

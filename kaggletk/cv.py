@@ -7,6 +7,7 @@ fold is done it assembles ``oof.npy`` and ``test.npy`` and scores the run.
 
 from __future__ import annotations
 
+import copy
 import platform
 import time
 from dataclasses import dataclass, field
@@ -284,14 +285,15 @@ class FoldFeatures:
             train, test = self._all
             return (train[fit_idx], *(train[idx] for idx in other_idx), test)
         if self._parts is None:
-            self._parts = {key: stateless_features(part, d) for key, part in self.view.parts().items()}
+            self._parts = {key: stateless_features(part, d) for key, part in self.view.stateless_parts().items()}
 
         def rows(idx):
             return d.train_images[idx], {key: train[idx] for key, (train, _) in self._parts.items()}
 
-        fitted = get_view(self.view.name).fit(*rows(fit_idx))
+        fit_rows = rows(fit_idx)
+        fitted = copy.deepcopy(self.view).fit(*fit_rows)  # the view as configured, parts and all, fitted afresh per fold
         test_parts = {key: test for key, (_, test) in self._parts.items()}
-        return (fitted.transform(*rows(fit_idx)), *(fitted.transform(*rows(idx)) for idx in other_idx),
+        return (fitted.transform(*fit_rows), *(fitted.transform(*rows(idx)) for idx in other_idx),
                 fitted.transform(d.test_images, test_parts))
 
 
@@ -350,7 +352,8 @@ def fit_fold(f: int, folds: Folds, dataset: Dataset, features: FoldFeatures, mod
             f"{model_cls.name} fold {f}: validation accuracy {scores['accuracy']:.1%} is at chance level ({chance:.1%}): "
             "the model diverged or learned nothing; lower learning_rate (and num_leaves for lgbm) and rerun"
         )
-    return FoldOutcome(f, fit_idx, valid_idx, stop_idx, oof, test, scores, features_seconds, fit_seconds, predict_seconds, model)
+    return FoldOutcome(f, fit_idx, valid_idx, stop_idx, oof, test, scores, features_seconds, fit_seconds, predict_seconds,
+                       model)
 
 
 def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, early_stopping, folder, reporter) -> dict[str, Any]:
@@ -364,7 +367,8 @@ def _run_fold(f, folds, dataset, features, model_cls, params, device, seed, earl
     crash_point("fold-file-written")
     if outcome.model.history_:
         write_json(folder / f"history-{f}.json", outcome.model.history_)
-    entry = {**outcome.scores, "features_seconds": round(outcome.features_seconds, 3), "fit_seconds": round(outcome.fit_seconds, 3), "predict_seconds": round(outcome.predict_seconds, 3),
+    entry = {**outcome.scores, "features_seconds": round(outcome.features_seconds, 3), "fit_seconds": round(outcome.fit_seconds, 3),
+             "predict_seconds": round(outcome.predict_seconds, 3),
              "n_fit": int(len(outcome.fit_idx)), "n_stop": int(len(outcome.stop_idx)) if outcome.stop_idx is not None else 0,
              "n_valid": int(len(valid_idx)), "best_iteration": outcome.model.best_iteration_,
              "file": file_name, "sha256": digest}

@@ -104,29 +104,33 @@ def test_views_have_documented_shapes_and_pca_sees_only_the_training_part(projec
         get_view("edges")
 
 
-def test_compact_view_learns_from_the_fit_rows_and_reads_hog_from_the_cache(project):
+def test_compact_view_learns_from_the_fit_rows_and_reads_hog_from_the_cache(project, monkeypatch):
     from kaggletk.cv import FoldFeatures
+    from kaggletk.views.hog import HogView
 
     dataset = load_dataset("fashion_mnist", "sample")
     folds = load_folds(dataset)
     fit_idx, valid_idx = folds.split(0)
-    features = FoldFeatures(get_view("compact"), dataset)
-    X_fit, X_valid, X_test = features.for_fold(fit_idx, valid_idx)
+    X_fit, X_valid, X_test = FoldFeatures(get_view("compact"), dataset).for_fold(fit_idx, valid_idx)
     assert X_fit.shape == (len(fit_idx), 80) and X_valid.shape == (len(valid_idx), 80) and X_test.shape == (1000, 80)
     assert X_fit.dtype == np.float32
-    cached = list(dataset.folder.glob("views/hog-*.npz"))
-    assert len(cached) == 1  # the fine-cell HOG, stored once for every fold
-    # The same numbers as the view computing HOG itself from the images, fitted on the fit rows alone.
+    assert len(list(dataset.folder.glob("views/hog-*.npz"))) == 1  # the fine-cell HOG, stored once for every fold
+    # The same numbers as the view computing HOG from the images itself, fitted on the fit rows alone.
     direct = get_view("compact").fit(dataset.train_images[fit_idx])
+    np.testing.assert_allclose(X_fit, direct.transform(dataset.train_images[fit_idx]), atol=1e-4)
     np.testing.assert_allclose(X_valid, direct.transform(dataset.train_images[valid_idx]), atol=1e-4)
-    np.testing.assert_allclose(direct.pixel_pca.pca_.mean_, get_view("pixels").transform(dataset.train_images[fit_idx]).mean(axis=0),
-                               atol=1e-5)
-    # A second fold reads the cache rather than recomputing it.
-    stamp = cached[0].stat().st_mtime_ns
-    features.for_fold(*folds.split(1))
-    assert cached[0].stat().st_mtime_ns == stamp
-    hog_train, _ = stateless_features(get_view("compact").hog, dataset)
-    np.testing.assert_allclose(direct.hog_pca_.mean_, hog_train[fit_idx].mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(X_test, direct.transform(dataset.test_images), atol=1e-4)
+    # Had the held-out rows reached the PCAs, their features would differ.
+    leaky = get_view("compact").fit(dataset.train_images[np.concatenate([fit_idx, valid_idx])])
+    assert not np.allclose(X_valid, leaky.transform(dataset.train_images[valid_idx]), atol=1e-3)
+
+    # Another run's folds read the HOG from the cache: computing it again would fail here.
+    def no_recompute(self, images, parts=None):
+        raise AssertionError("HOG recomputed instead of read from the cache")
+
+    monkeypatch.setattr(HogView, "transform", no_recompute)
+    again = FoldFeatures(get_view("compact"), dataset).for_fold(*folds.split(1))
+    assert again[0].shape == (len(folds.split(1)[0]), 80)
 
 
 def test_folds_command_prints_the_hash(project):

@@ -25,7 +25,7 @@ def _study(project, name):
     return optuna.load_study(study_name=name, storage=f"sqlite:///{project}/oof/fashion_mnist/optuna.db")
 
 
-def test_tune_xgb_on_a_compact_view_saves_params_that_cv_uses(project):
+def test_tune_xgb_on_pca_saves_params_that_cv_uses(project):
     result = run_tune("fashion_mnist", "xgb", view="pca", params={"n_estimators": 15, "n_jobs": 1}, trials=2, n_folds_used=2,
                       data="sample", seed=0, replicates=2)
     assert result.study_name == "fashion_mnist-xgb-pca-sample"

@@ -13,7 +13,7 @@ def register(sub) -> None:
     p = add_command(
         sub, "blend", _blend, "blend or stack OOF predictions of several runs; write the blend and its submission",
         "  kaggletk blend fashion_mnist                         # every complete run, all methods, keep the best\n"
-        "  kaggletk blend fashion_mnist --runs cnn-image,xgb-pca,mlp-pixels --method hill\n"
+        "  kaggletk blend fashion_mnist --runs cnn-image,xgb-compact,mlp-pixels --method hill\n"
         "  kaggletk blend sign_mnist --method stack --stacker lgbm --log-odds",
     )
     p.add_argument("competition", metavar="COMP")

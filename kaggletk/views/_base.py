@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-# Features of a view's stateless parts (``View.parts``) for the same rows as the images, by part name.
+# Features of a view's stateless parts (``View.stateless_parts``) for the same rows as the images, by part name.
 Parts = dict[str, np.ndarray]
 
 
@@ -17,7 +17,7 @@ class View(ABC):
     ``fit`` sees only the training part of a fold, so a learned view (PCA) cannot leak the
     held-out rows. Stateless views ignore ``fit`` and may be cached once per data set.
 
-    A learned view built on a costly stateless descriptor (HOG) names it in ``parts``; the CV
+    A learned view built on a costly stateless descriptor (HOG) names it in ``stateless_parts``; the CV
     runner then computes that descriptor once per data set, caches it on disk, and hands each
     fold's rows of it to ``fit`` and ``transform``. Called without ``parts``, the view computes
     them from the images itself, so the result is the same either way.
@@ -26,7 +26,7 @@ class View(ABC):
     name: ClassVar[str]
     stateless: ClassVar[bool] = True
 
-    def parts(self) -> dict[str, View]:
+    def stateless_parts(self) -> dict[str, View]:
         """The stateless views whose features ``fit`` and ``transform`` read, by name."""
         return {}
 
@@ -44,4 +44,4 @@ class View(ABC):
     def _parts(self, images: np.ndarray, parts: Parts | None) -> Parts:
         if parts is not None:
             return parts
-        return {key: part.transform(images) for key, part in self.parts().items()}
+        return {key: part.transform(images) for key, part in self.stateless_parts().items()}

@@ -31,10 +31,10 @@ class HogView(View):
 
     def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
         chunks = np.array_split(images, max(1, len(images) // 2000))
-        parts = Parallel(n_jobs=self.n_jobs)(
+        blocks = Parallel(n_jobs=self.n_jobs)(
             delayed(_hog_block)(chunk, self.orientations, self.cell, self.block) for chunk in chunks
         )
-        return np.concatenate(parts)
+        return np.concatenate(blocks)
 
     def get_params(self) -> dict:
         return {"orientations": self.orientations, "cell": self.cell, "block": self.block}

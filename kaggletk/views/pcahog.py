@@ -25,7 +25,7 @@ class PcaHogView(View):
         self.pca = PcaView(n_components=n_components, seed=seed)
         self.hog = HogView()
 
-    def parts(self) -> dict[str, HogView]:
+    def stateless_parts(self) -> dict[str, HogView]:
         return {"hog": self.hog}
 
     def fit(self, images: np.ndarray, parts: Parts | None = None) -> PcaHogView:

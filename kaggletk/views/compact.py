@@ -15,7 +15,7 @@ import numpy as np
 
 from kaggletk.views._base import Parts, View
 from kaggletk.views.hog import HogView
-from kaggletk.views.pca import PcaView
+from kaggletk.views.pca import PcaView, fit_pca
 
 
 class CompactView(View):
@@ -35,12 +35,8 @@ class CompactView(View):
         return {"hog": self.hog}
 
     def fit(self, images: np.ndarray, parts: Parts | None = None) -> CompactView:
-        from sklearn.decomposition import PCA
-
-        hog = self._parts(images, parts)["hog"]
         self.pixel_pca.fit(images)
-        n_components = min(self.hog_components, len(images) - 1, hog.shape[1])
-        self.hog_pca_ = PCA(n_components=n_components, svd_solver="randomized", random_state=self.seed).fit(hog)
+        self.hog_pca_ = fit_pca(self._parts(images, parts)["hog"], self.hog_components, self.seed)
         return self
 
     def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:

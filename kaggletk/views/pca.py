@@ -5,6 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from kaggletk.views._base import Parts, View
+from kaggletk.views.pixels import PixelsView
+
+
+def fit_pca(features: np.ndarray, n_components: int, seed: int):
+    """A randomized PCA of (n, d) float features, with at most min(n - 1, d) components."""
+    # Imported here: scikit-learn takes about a second to import, which every run would pay (see kaggletk/metrics.py).
+    from sklearn.decomposition import PCA
+
+    n_components = min(n_components, len(features) - 1, features.shape[1])
+    return PCA(n_components=n_components, svd_solver="randomized", random_state=seed).fit(features)
 
 
 class PcaView(View):
@@ -18,17 +28,11 @@ class PcaView(View):
         self.seed = seed
 
     def fit(self, images: np.ndarray, parts: Parts | None = None) -> PcaView:
-        # Imported here: scikit-learn takes about a second to import, which every run would pay (see kaggletk/metrics.py).
-        from sklearn.decomposition import PCA
-
-        pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
-        n_components = min(self.n_components, len(images) - 1, pixels.shape[1])
-        self.pca_ = PCA(n_components=n_components, svd_solver="randomized", random_state=self.seed).fit(pixels)
+        self.pca_ = fit_pca(PixelsView().transform(images), self.n_components, self.seed)
         return self
 
     def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
-        pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
-        return self.pca_.transform(pixels).astype(np.float32)
+        return self.pca_.transform(PixelsView().transform(images)).astype(np.float32)
 
     def get_params(self) -> dict:
         return {"n_components": self.n_components}

@@ -3,11 +3,11 @@
     python bench/network_cost.py [--steps 5]
 
 Builds each network as its adapter does for the competition (seeded, deterministic ops,
-augmentation layers and Fashion's horizontal flips included), trains it on
-batches of real Fashion-MNIST images and prints seconds per 128-image step, minutes per epoch on a
-fold's training part (48,000 images; 43,200 of them when early stopping holds a tenth out) and hours for 5 folds at the adapter's default epochs. It
-answers "can this machine train a ResNet-class network for the 95.5% Fashion target?" without
-training one for a day.
+augmentation layers and Fashion's horizontal flips included), trains it on batches of real
+Fashion-MNIST images and prints seconds per 128-image step, minutes per epoch on a fold's training
+part (48,000 images; 43,200 of them when early stopping holds a tenth out) and hours for 5 folds at
+the adapter's default epochs. It answers "can this machine train a ResNet-class network for the
+95.5% Fashion target?" without training one for a day.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict[str, Any]:
-    from kaggletk.cv import library_versions
+    from kaggletk._versions import library_versions
     from kaggletk.models._device import gpu_available
 
     return {"cores": os.cpu_count(), "gpu": gpu_available(), "platform": platform.platform(),

@@ -36,10 +36,11 @@ def main(argv=None) -> int:
     parser.add_argument("--tag", help="name this set of runs: run names and result files end in -<tag>, beside the default set's")
     args = parser.parse_args(argv)
 
-    from kaggletk.cli.progress import RichCvReporter
-    from kaggletk.cv import fold_models_test_accuracy, run_cv
+    from kaggletk.cli.progress import RichProgress
+    from kaggletk.cv import CvRequest, run_cv
     from kaggletk.data import load_dataset
     from kaggletk.errors import KaggletkError
+    from kaggletk.store import fold_models_test_scores
 
     overrides = dict(item.split("=", 1) for item in args.params)
     data = "sample" if args.quick else "full"
@@ -49,29 +50,31 @@ def main(argv=None) -> int:
     for spec in args.models.split(","):
         model, _, view = spec.partition(":")
         start = time.perf_counter()
-        with RichCvReporter(model) as reporter:
-            kwargs = dict(view=view or None, data=data, params=overrides.get(model), scheme=args.scheme,
-                          name=f"bench-{model}-{view or 'default'}{suffix}", reporter=reporter)
+        request = CvRequest(args.competition, model, view=view or None, data=data, params=overrides.get(model),
+                            scheme=args.scheme, name=f"bench-{model}-{view or 'default'}{suffix}")
+        with RichProgress(model) as progress:
             try:
-                run = run_cv(args.competition, model, **kwargs).run
+                run = run_cv(request, callbacks=[progress]).run
             except KaggletkError as exc:  # made with other settings (e.g. an older default): measure the current ones
                 if "exists with other settings" not in str(exc):
                     raise
-                print(f"{kwargs['name']}: {exc}; training it again")
-                run = run_cv(args.competition, model, overwrite=True, **kwargs).run
+                print(f"{request.name}: {exc}; training it again")
+                run = run_cv(request, overwrite=True, callbacks=[progress]).run
         m = run.manifest
-        per_fold = [m["folds"][str(f)]["fit_seconds"] + m["folds"][str(f)]["predict_seconds"] for f in range(m["n_folds"])]
-        record = {"run": run.name, "model": model, "view": m["view"], "params": m["params"], "cv": m["cv"], "test": m["test"],
-                  "seconds_per_fold": sum(per_fold) / len(per_fold), "fold_scheme": m["fold_scheme"], "fold_hash": m["fold_hash"],
-                  "epochs_or_rounds": [m["folds"][str(f)].get("best_iteration") for f in range(m["n_folds"])],
+        per_fold = [e.fit_seconds + e.predict_seconds for e in m.folds.values()]
+        record = {"run": run.name, "model": model, "view": m.view, "params": m.params, "cv": m.cv.to_json(),
+                  "test": m.test.to_json() if m.test else None, "seconds_per_fold": sum(per_fold) / len(per_fold),
+                  "fold_scheme": m.fold_scheme, "fold_hash": m.fold_hash,
+                  "epochs_or_rounds": [m.folds[f].best_iteration for f in range(m.n_folds)],
                   "wall_seconds_this_call": time.perf_counter() - start}
-        test = m["test"] or {}
-        single = fold_models_test_accuracy(run, dataset)
+        test = m.test.scores if m.test else {}
+        scores = fold_models_test_scores(run, dataset)
+        single = scores.fold_models_mean("accuracy") if scores else None
         record["test_fold_models_mean"] = single
         records.append(record)
-        rows.append([model, m["view"], m["cv"]["accuracy_mean"], m["cv"]["accuracy_std"], m["cv"]["macro_f1_mean"],
+        rows.append([model, m.view, m.cv.mean["accuracy"], m.cv.std["accuracy"], m.cv.mean["macro_f1"],
                      test.get("accuracy"), test.get("macro_f1"), single,
-                     None if single is None else m["cv"]["accuracy_mean"] - single, record["seconds_per_fold"]])
+                     None if single is None else m.cv.mean["accuracy"] - single, record["seconds_per_fold"]])
     table = markdown_table(["model", "view", "CV acc", "± std", "CV macro-F1", "test acc (fold average)", "test macro-F1",
                             "test acc (single fold model)", "CV - single-model test", "s/fold"], rows)
     table += (f"\n\n{data} data, {records[0]['fold_scheme']} folds {records[0]['fold_hash']}. CV scores single fold models; "

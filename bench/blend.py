@@ -31,10 +31,10 @@ def main(argv=None) -> int:
     parser.add_argument("--tag", help="name this set of runs: results go to blend-<comp>-<tag>.json/.md, beside the default set's")
     args = parser.parse_args(argv)
 
-    from kaggletk.blend import METHODS, make_method, run_blend
-    from kaggletk.blend._base import BlendInput
+    from kaggletk.blend import BLEND_METHODS, BlendInput, make_method, run_blend
     from kaggletk.data import load_dataset
     from kaggletk.folds import load_folds
+    from kaggletk.metrics import get_metric
     from kaggletk.store import list_runs
 
     data = "sample" if args.quick else "full"
@@ -44,20 +44,22 @@ def main(argv=None) -> int:
         names = args.runs.split(",")
     else:
         names = [r.name for r in list_runs(args.competition) if r.name.startswith("bench-") and r.complete
-                 and r.manifest.get("fold_hash") == folds.hash and r.manifest.get("kind") == "model"]
+                 and r.manifest.fold_hash == folds.hash and r.manifest.kind == "model"]
     suffix = ("-quick" if args.quick else "") + (f"-{args.tag}" if args.tag else "")
     result = run_blend(args.competition, names, method="auto", name="bench-blend-auto" + suffix, data=data)
     rows = []
+    def test_accuracy(row):
+        return row["test"].scores["accuracy"] if row["test"] else float("nan")
+
     for row in result.table:
-        test = (row["test"] or {}).get("accuracy")
-        rows.append([row["method"] + (" (chosen)" if row["method"] == result.chosen else ""), row["oof_accuracy"], test, row["seconds"]])
+        rows.append([row["method"] + (" (chosen)" if row["method"] == result.chosen else ""), row["oof"]["accuracy"],
+                     test_accuracy(row), row["seconds"]])
     best_single = result.best_single
     chosen = next(r for r in result.table if r["method"] == result.chosen)
-    quality = (f"\n\nBest single run: {best_single['run']} (CV {best_single['oof_accuracy']:.4f}, test "
-               f"{(best_single['test'] or {}).get('accuracy', float('nan')):.4f}). Chosen blend {result.chosen}: CV "
-               f"{chosen['oof_accuracy']:.4f} ({chosen['oof_accuracy'] - best_single['oof_accuracy']:+.4f}), test "
-               f"{(chosen['test'] or {}).get('accuracy', float('nan')):.4f} "
-               f"({(chosen['test'] or {}).get('accuracy', 0) - (best_single['test'] or {}).get('accuracy', 0):+.4f}).")
+    quality = (f"\n\nBest single run: {best_single['run']} (CV {best_single['oof']['accuracy']:.4f}, test "
+               f"{test_accuracy(best_single):.4f}). Chosen blend {result.chosen}: CV "
+               f"{chosen['oof']['accuracy']:.4f} ({chosen['oof']['accuracy'] - best_single['oof']['accuracy']:+.4f}), test "
+               f"{test_accuracy(chosen):.4f} ({test_accuracy(chosen) - test_accuracy(best_single):+.4f}).")
     table1 = markdown_table(["method / run", "CV (OOF) accuracy", "test accuracy", "seconds"], rows) + quality
 
     # Part 2: cost on n runs of the full training set.
@@ -70,9 +72,10 @@ def main(argv=None) -> int:
     test = np.stack([noisy(base_test[i]) for i in picks])
     from types import SimpleNamespace
 
-    data_in = BlendInput([SimpleNamespace(name=f"run{i}") for i in range(args.n_runs)], oof, test, dataset.y, folds)
+    data_in = BlendInput([SimpleNamespace(name=f"run{i}") for i in range(args.n_runs)], oof, test, dataset.y, folds,
+                         get_metric(dataset.competition.metric))
     cost_rows, cost = [], {}
-    for method in METHODS:
+    for method in BLEND_METHODS:
         blender = make_method(method)
         tracemalloc.start()
         start = time.perf_counter()
@@ -86,7 +89,8 @@ def main(argv=None) -> int:
     table2 = markdown_table(["method", "seconds", "peak traced MB"], cost_rows)
     table2 += f"\n\n{args.n_runs} runs x {dataset.n_train} rows x {dataset.competition.n_classes} classes, {folds.n_splits} folds."
     write_results(f"blend-{args.competition}{suffix}",
-                  {"data": data, "runs": names, "methods": result.table, "chosen": result.chosen, "cost": cost},
+                  {"data": data, "runs": names, "methods": result.run.manifest.blend.methods, "chosen": result.chosen,
+                   "cost": cost},
                   table1 + "\n\n## Cost\n\n" + table2)
     return 0
 

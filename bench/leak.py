@@ -24,9 +24,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from kaggletk.blend import run_blend
-    from kaggletk.cv import fold_models_test_accuracy
     from kaggletk.data import load_dataset
-    from kaggletk.store import load_run
+    from kaggletk.store import fold_models_test_scores, load_run
 
     comp = "sign_mnist"
     dataset = load_dataset(comp, "full")
@@ -39,21 +38,21 @@ def main(argv=None) -> int:
         for scheme, suffix in schemes.items():
             run = load_run(comp, f"bench-{model}-{view}{suffix}")
             names[scheme].append(run.name)
-            cv, test = run.manifest["cv"]["accuracy_mean"], run.manifest["test"]["accuracy"]
-            single = fold_models_test_accuracy(run, dataset)
+            cv, test = run.manifest.cv.mean["accuracy"], run.manifest.test.scores["accuracy"]
+            single = fold_models_test_scores(run, dataset).fold_models_mean("accuracy")
             row += [cv, single, cv - single, test]
             records.append({"model": model, "scheme": scheme, "run": run.name, "cv": cv, "test_fold_average": test,
                             "test_single_fold_models": single, "gap": cv - single, "fold_hash": run.fold_hash,
-                            "early_stopping": run.manifest.get("early_stopping", "held-out")})
+                            "early_stopping": run.manifest.early_stopping})
         rows.append(row)
     stack_rows = []
     stacks = {}
     for scheme, suffix in schemes.items():
         result = run_blend(comp, names[scheme], method="stack", name=f"leak-stack{suffix or '-group'}", data="full")
         m = result.run.manifest
-        stacks[scheme] = {"cv": m["cv"]["oof_accuracy"], "test": m["test"]["accuracy"], "weights": m["details"].get("weights")}
-        stack_rows.append([scheme, m["cv"]["oof_accuracy"], m["test"]["accuracy"], m["cv"]["oof_accuracy"] - m["test"]["accuracy"],
-                           ", ".join(f"{k} {v:.2f}" for k, v in (m["details"].get("weights") or {}).items())])
+        cv, test, weights = m.cv.oof["accuracy"], m.test.scores["accuracy"], m.blend.details.get("weights") or {}
+        stacks[scheme] = {"cv": cv, "test": test, "weights": weights}
+        stack_rows.append([scheme, cv, test, cv - test, ", ".join(f"{k} {v:.2f}" for k, v in weights.items())])
     table = markdown_table(["model", "random CV", "random test (single)", "random gap", "random test (avg)",
                             "group CV", "group test (single)", "group gap", "group test (avg)"], rows)
     table += ("\n\nCV: mean accuracy of the fold models on their held-out folds. test (single): the same fold models' mean "

@@ -46,8 +46,9 @@ def main(argv=None) -> int:
     y = dataset.y[:BATCH].astype(np.int32)
     rows, records = [], []
     for name, params in NETWORKS:
-        adapter = get_model_class(name)(10, {**params, "hflip": dataset.competition.hflip}, device="cpu", seed=0)
-        adapter._prepare(keras)
+        adapter = get_model_class(name)({**params, "hflip": dataset.competition.hflip}, n_classes=10, device="cpu", seed=0)
+        adapter.n_classes_ = 10  # what fit sets before it builds the network
+        keras.utils.set_random_seed(0)
         net = adapter.build(keras, X.shape[1:])
         net.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
         net.train_on_batch(X, y)

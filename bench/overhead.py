@@ -50,6 +50,9 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default="xgb,mlp,cnn")
     args = parser.parse_args(argv)
 
+    import numpy as np
+
+    from kaggletk.cv import INNER_SHARE
     from kaggletk.data import load_dataset
     from kaggletk.folds import load_folds
     from kaggletk.models import get_model_class
@@ -58,6 +61,9 @@ def main(argv=None) -> int:
     dataset = load_dataset(comp, data)
     folds = load_folds(dataset)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    # The rows kaggletk's early stopping watches in fold 0; the script by hand stops on the same rows.
+    stop_file = ROOT / "bench" / "results" / ".overhead-stop-rows.npy"
+    np.save(stop_file, folds.inner_split(0, dataset.y, INNER_SHARE)[1])
     rows, records = [], []
     for model in args.models.split(","):
         cls = get_model_class(model)
@@ -70,16 +76,15 @@ def main(argv=None) -> int:
         accuracy = {}
         for _ in range(args.repeats):
             t, m, _ = run_child([sys.executable, "-m", "kaggletk", "cv", comp, "--model", model, "--view", view, "--fold", "0",
-                                 "--data", data, "--name", f"overhead-{model}", "--overwrite", "--params", json.dumps(MODELS[model]),
-                                 # the script by hand stops on the held-out fold, the simplest thing to write
-                                 "--early-stopping", "held-out"], env)
+                                 "--data", data, "--name", f"overhead-{model}", "--overwrite", "--params", json.dumps(MODELS[model])],
+                                env)
             times["kaggletk"].append(t)
             rss["kaggletk"].append(m)
             from kaggletk.store import load_run
 
-            accuracy["kaggletk"] = load_run(comp, f"overhead-{model}").manifest["folds"]["0"]["accuracy"]
+            accuracy["kaggletk"] = load_run(comp, f"overhead-{model}").manifest.folds[0].scores["accuracy"]
             t, m, out = run_child([sys.executable, str(ROOT / "bench" / "_by_hand.py"), model, str(dataset.folder), str(folds.path),
-                                   "0", json.dumps(params)], env)
+                                   "0", json.dumps(params), str(stop_file)], env)
             times["hand"].append(t)
             rss["hand"].append(m)
             accuracy["hand"] = json.loads(out.strip().splitlines()[-1])["accuracy"]

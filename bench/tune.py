@@ -26,18 +26,19 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
 
-    from kaggletk.cv import prepare
-    from kaggletk.tune import CvObjective, run_tune
+    from kaggletk.cv import CvRequest, prepare
+    from kaggletk.tune import CvObjective, TuneOptions, run_tune
 
     data = "sample" if args.quick else "full"
     rows, records = [], []
     for spec in args.models.split(","):
         model, _, view = spec.partition(":")
         start = time.perf_counter()
-        result = run_tune(args.competition, model, view=view or None, trials=args.trials, n_folds_used=args.folds, data=data,
-                          seed=0, study=f"bench-{args.competition}-{model}-{view}" + ("-quick" if args.quick else ""))
+        request = CvRequest(args.competition, model, view=view or None, data=data)
+        result = run_tune(request, TuneOptions(trials=args.trials, n_folds_used=args.folds, sampler_seed=0,
+                                               study=f"bench-{args.competition}-{model}-{view}" + ("-quick" if args.quick else "")))
         tune_seconds = time.perf_counter() - start
-        setup = prepare(args.competition, model, view=view or None, data=data)
+        setup = prepare(request)
         objective = CvObjective(setup, list(range(args.folds)))
         default = objective.evaluate(setup.params, seed=0)
         tuned = objective.evaluate(result.best_params, seed=0)

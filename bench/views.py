@@ -29,8 +29,8 @@ def main(argv=None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="retrain stored runs instead of reading them")
     args = parser.parse_args(argv)
 
-    from kaggletk.cli.progress import RichCvReporter
-    from kaggletk.cv import run_cv
+    from kaggletk.cli.progress import RichProgress
+    from kaggletk.cv import CvRequest, run_cv
 
     data = "sample" if args.quick else "full"
     baseline = args.views.split(",")[0]
@@ -40,15 +40,14 @@ def main(argv=None) -> int:
         for view in args.views.split(","):
             name = f"views-{model}-{view}" + ("-quick" if args.quick else "")
             for fold in range(args.folds):
-                with RichCvReporter(f"{model}:{view}") as reporter:
-                    run = run_cv(args.competition, model, view=view, params=CAP, data=data, fold=fold, name=name,
-                                 overwrite=args.overwrite and fold == 0, reporter=reporter).run
-            entries = [run.manifest["folds"][str(f)] for f in range(args.folds)]
-            acc = sum(e["accuracy"] for e in entries) / len(entries)
-            seconds = sum(e["fit_seconds"] + e["predict_seconds"] for e in entries) / len(entries)
-            timed = [e.get("features_seconds") for e in entries]
-            features = sum(timed) / len(timed) if None not in timed else float("nan")
-            rounds = [e["best_iteration"] for e in entries]
+                with RichProgress(f"{model}:{view}") as progress:
+                    request = CvRequest(args.competition, model, view=view, params=CAP, data=data, name=name)
+                    run = run_cv(request, fold=fold, overwrite=args.overwrite and fold == 0, callbacks=[progress]).run
+            entries = [run.manifest.folds[f] for f in range(args.folds)]
+            acc = sum(e.scores["accuracy"] for e in entries) / len(entries)
+            seconds = sum(e.fit_seconds + e.predict_seconds for e in entries) / len(entries)
+            features = sum(e.features_seconds for e in entries) / len(entries)
+            rounds = [e.best_iteration for e in entries]
             base = base or (acc, seconds)
             records.append({"model": model, "view": view, "accuracy": acc, "seconds_per_fold": seconds,
                             "features_seconds_per_fold": features, "best_rounds": rounds})

@@ -18,8 +18,6 @@ import numpy as np
 from kaggletk.errors import KaggletkError
 from kaggletk.workspace import Workspace, check_name, workspace
 
-FOLD_SCHEMES = ("stratified", "group", "random")
-METRICS = ("accuracy", "macro_f1")
 
 
 @dataclass(frozen=True)
@@ -65,12 +63,13 @@ class Competition:
         Competition slug to submit to; ``--competition`` or ``$KAGGLETK_COMPETITION`` override it.
     id_column, target_column : str
         Submission columns.
-    metric : {"accuracy", "macro_f1"}
-        The leaderboard metric; the other one is reported beside it.
+    metric : {"accuracy", "macro_f1", "weighted_f1", "log_loss"}
+        The competition's metric: it ranks runs, picks blends and drives tuning; accuracy and
+        macro-F1 are shown beside it.
     n_folds, fold_scheme, fold_seed
         The CV folds every run of this competition shares.
-    views : tuple of str
-        Feature views offered (see ``kaggletk.views``).
+    views : tuple of str, optional
+        Feature views offered (see ``kaggletk.views``); default every registered view.
     hflip : bool
         Whether a horizontal flip keeps the class (clothes: yes; hand signs: no).
     default_models : tuple of str
@@ -93,12 +92,17 @@ class Competition:
     n_folds: int = 5
     fold_scheme: str = "stratified"
     fold_seed: int = 42
-    views: tuple[str, ...] = ("image", "pixels", "pca", "hog", "pcahog", "compact")
+    views: tuple[str, ...] | None = None
     hflip: bool = False
     default_models: tuple[str, ...] = ("logreg:pca", "xgb:compact", "mlp", "cnn")
     licence: str = ""
     image_shape: tuple[int, int] = (28, 28)
     folder: Path | None = None
+
+    def offered_views(self) -> tuple[str, ...]:
+        from kaggletk.views import VIEWS
+
+        return self.views if self.views is not None else VIEWS.names()
 
     @property
     def n_classes(self) -> int:
@@ -115,7 +119,21 @@ class Competition:
         return np.asarray(self.labels, dtype=np.int64)[np.asarray(indices, dtype=np.int64)]
 
     def submission_slug(self, override: str | None = None) -> str | None:
+        """The Kaggle competition to submit to: ``override`` (``-c``), else ``$KAGGLETK_COMPETITION``, else ``kaggle_competition``."""
         return override or os.environ.get("KAGGLETK_COMPETITION") or self.kaggle_competition
+
+    @property
+    def definition(self) -> str:
+        """The ``competition.py`` file that declares this competition, for messages."""
+        return str(self.folder / "competition.py") if self.folder else f"competitions/{self.name}/competition.py"
+
+    def slug_origin(self, override: str | None = None) -> str:
+        """Where ``submission_slug(override)`` came from, for messages."""
+        if override:
+            return "-c/--competition"
+        if os.environ.get("KAGGLETK_COMPETITION"):
+            return "KAGGLETK_COMPETITION"
+        return f"kaggle_competition in {self.definition}"
 
     def validate(self, source: Path) -> Competition:
         problems = []
@@ -123,10 +141,17 @@ class Competition:
             problems.append("labels must be distinct non-negative integers")
         if len(self.class_names) != len(self.labels):
             problems.append(f"class_names has {len(self.class_names)} entries for {len(self.labels)} labels")
+        from kaggletk.folds import FOLD_SCHEMES
+        from kaggletk.metrics import METRICS
+        from kaggletk.views import VIEWS
+
         if self.fold_scheme not in FOLD_SCHEMES:
             problems.append(f"fold_scheme {self.fold_scheme!r} is not one of {', '.join(FOLD_SCHEMES)}")
         if self.metric not in METRICS:
             problems.append(f"metric {self.metric!r} is not one of {', '.join(METRICS)}")
+        unknown = [v for v in self.views or () if v not in VIEWS]
+        if unknown:
+            problems.append(f"views {', '.join(map(repr, unknown))} are not registered ({', '.join(VIEWS)})")
         if not 2 <= self.n_folds <= 50:
             problems.append(f"n_folds {self.n_folds} must be between 2 and 50")
         if problems:

@@ -1,38 +1,52 @@
-"""The leaderboard: every run and blend of a competition with CV, test and their gap, best CV first."""
+"""The leaderboard: every run and blend of a competition with CV, test and their gap, best CV first.
+
+Runs are ranked by the competition's metric (``metric`` in ``competition.py``; lower is better for
+log loss); accuracy and macro-F1 are given beside it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kaggletk.competition import load_competition
+from kaggletk.metrics import get_metric
 from kaggletk.store import list_runs
+from kaggletk.workspace import Workspace
 
 
-def leaderboard_rows(comp: str, data: str | None = None) -> list[dict[str, Any]]:
-    """One row per run (dicts: run, model, view, data, folds, cv, cv_std, f1, oof, test, test_single, gap, seconds, fold_hash...).
+def leaderboard_rows(comp: str, data: str | None = None, ws: Workspace | None = None) -> list[dict[str, Any]]:
+    """One row per run, best first in the competition's metric.
 
-    ``test`` scores what a submission holds (the fold models' average, or the blend); ``test_single``
-    the mean test accuracy of the single fold models, which is what CV estimates; ``gap`` is CV minus
-    ``test_single`` where it exists, else OOF accuracy minus ``test``.
+    Keys: run, kind, model, view, data, device, folds, complete, metric; ``cv`` and ``cv_std`` (the
+    metric's mean and std over folds), ``oof`` (on the whole OOF matrix), ``accuracy`` and ``macro_f1``
+    (means over folds); ``test`` (the submission: fold models' average, or the blend), ``test_accuracy``,
+    ``test_macro_f1``; ``test_single`` (the fold models alone, which is what CV estimates); ``gap``
+    (``cv`` minus ``test_single``, or for blends ``oof`` minus ``test``); seconds, fold_hash, scheme.
     """
+    metric = get_metric(load_competition(comp, ws).metric)
     rows = []
-    for run in list_runs(comp):
+    for run in list_runs(comp, ws):
         m = run.manifest
-        if data and m.get("data") != data:
+        if data and m.data != data:
             continue
-        cv, test = m.get("cv") or {}, m.get("test") or {}
+        cv, test = m.cv, m.test
+        done = m.n_folds if m.kind == "blend" and m.complete else len(run.done_folds())
         rows.append({
-            "run": run.name, "kind": m.get("kind", "model"), "model": m.get("model") or m.get("method", ""),
-            "view": m.get("view", "-"), "data": m.get("data", "?"), "device": m.get("device", "-"),
-            "folds": f"{len(run.done_folds())}/{m.get('n_folds', '?')}", "complete": run.complete,
-            "cv": cv.get("accuracy_mean"), "cv_std": cv.get("accuracy_std"), "f1": cv.get("macro_f1_mean"),
-            "oof": cv.get("oof_accuracy"), "test": test.get("accuracy"), "test_f1": test.get("macro_f1"),
-            "test_single": test.get("fold_models_accuracy_mean"),
-            "seconds": cv.get("fit_seconds"), "fold_hash": m.get("fold_hash", "?"), "scheme": m.get("fold_scheme", "?"),
+            "run": run.name, "kind": m.kind, "model": m.model, "view": m.view, "data": m.data, "device": m.device or "-",
+            "folds": f"{done}/{m.n_folds}", "complete": m.complete, "metric": metric.name,
+            "cv": cv.mean.get(metric.name) if cv else None, "cv_std": cv.std.get(metric.name) if cv else None,
+            "oof": cv.oof.get(metric.name) if cv else None,
+            "accuracy": cv.mean.get("accuracy") if cv else None, "macro_f1": cv.mean.get("macro_f1") if cv else None,
+            "test": test.scores.get(metric.name) if test else None,
+            "test_accuracy": test.scores.get("accuracy") if test else None,
+            "test_macro_f1": test.scores.get("macro_f1") if test else None,
+            "test_single": test.fold_models_mean(metric.name) if test else None,
+            "seconds": cv.fit_seconds if cv else None, "fold_hash": m.fold_hash, "scheme": m.fold_scheme,
         })
     for row in rows:
         if row["test_single"] is not None and row["cv"] is not None:
             row["gap"] = row["cv"] - row["test_single"]
         else:
             row["gap"] = None if row["test"] is None or row["oof"] is None else row["oof"] - row["test"]
-    rows.sort(key=lambda r: (r["cv"] is None, -(r["cv"] or 0.0)))
+    rows.sort(key=lambda r: (r["cv"] is None, -metric.key(r["cv"]) if r["cv"] is not None else 0.0))
     return rows

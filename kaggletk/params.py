@@ -18,10 +18,24 @@ class ParamSpec:
     view: str | None = None  # the view the tuned params were found for
 
 
+def _file_name(model: str, variant: str) -> str:
+    return f"{model}.json" if variant == "full" else f"{model}.{variant}.json"
+
+
+def shipped_tuned_path(comp: str, model: str, ws: Workspace | None = None, variant: str = "full") -> Path:
+    """``competitions/<comp>/tuned/<model>.json``: tuned params a project ships (committed; kaggletk never writes it)."""
+    return (ws or workspace()).competition_dir(comp) / "tuned" / _file_name(model, variant)
+
+
+def user_tuned_path(comp: str, model: str, ws: Workspace | None = None, variant: str = "full") -> Path:
+    """``oof/<comp>/tuned/<model>[.sample].json``: where ``kaggletk tune`` saves the best params it found."""
+    return (ws or workspace()).comp_oof_dir(comp) / "tuned" / _file_name(model, variant)
+
+
 def tuned_path(comp: str, model: str, ws: Workspace | None = None, variant: str = "full") -> Path:
-    """``competitions/<comp>/tuned/<model>.json`` (full data; worth committing) or ``<model>.sample.json``."""
-    suffix = "" if variant == "full" else f".{variant}"
-    return (ws or workspace()).competition_dir(comp) / "tuned" / f"{model}{suffix}.json"
+    """The tuned params ``--params tuned`` reads: your own tuning's when there is one, else the shipped file."""
+    own = user_tuned_path(comp, model, ws, variant)
+    return own if own.exists() else shipped_tuned_path(comp, model, ws, variant)
 
 
 def parse_params(spec: str | dict | None, comp: str, model: str, ws: Workspace | None = None, variant: str = "full") -> ParamSpec:
@@ -34,7 +48,9 @@ def parse_params(spec: str | dict | None, comp: str, model: str, ws: Workspace |
         path = tuned_path(comp, model, ws, variant)
         if not path.exists():
             data = "" if variant == "full" else f" --data {variant}"
-            raise KaggletkError(f"--params tuned: no {path}; run `kaggletk tune {comp} --model {model}{data}` first")
+            raise KaggletkError(f"--params tuned: no tuned params for {model} on the {variant} data "
+                                f"({user_tuned_path(comp, model, ws, variant)} or {path}); run "
+                                f"`kaggletk tune {comp} --model {model}{data}` first")
         data = _load_json_file(path)
         if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
             raise KaggletkError(f"{path}: field 'params' must be a JSON object; rerun `kaggletk tune {comp} --model {model}`")

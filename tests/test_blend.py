@@ -10,7 +10,7 @@ from kaggletk.blend import run_blend
 from kaggletk.blend._base import BlendInput
 from kaggletk.blend.hill import hill_climb
 from kaggletk.blend.stack import StackBlend
-from kaggletk.cv import run_cv
+from kaggletk.cv import CvRequest, run_cv
 from kaggletk.data import load_dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.folds import load_folds
@@ -30,7 +30,7 @@ def sign_project(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         root = make_project(tmp_path_factory.mktemp("blend"), mp)
         for model, view in (("logreg", "pca"), ("logreg", "hog"), ("lgbm", "pca")):
-            run_cv("sign_mnist", model, view=view, data="sample", params={"n_estimators": 30} if model == "lgbm" else None)
+            run_cv(CvRequest("sign_mnist", model, view=view, data="sample", params={"n_estimators": 30} if model == "lgbm" else None))
         yield root
 
 
@@ -44,15 +44,18 @@ def test_auto_blend_scores_every_method_on_the_same_folds_and_keeps_the_best(thr
     result = run_blend("sign_mnist", three_runs, method="auto")
     methods = {row["method"]: row for row in result.table}
     assert {"mean", "rank", "hill", "stack"} <= set(methods)
-    best = max(("mean", "rank", "hill", "stack"), key=lambda m: methods[m]["oof_accuracy"])
-    assert result.chosen == best
+    best = max(("mean", "rank", "hill", "stack"), key=lambda m: methods[m]["oof"]["accuracy"])
+    assert result.chosen == best and result.metric == "accuracy"
     run = result.run
-    assert run.manifest["kind"] == "blend" and run.manifest["runs"] == three_runs
+    assert run.manifest.kind == "blend" and run.manifest.blend.runs == three_runs
     assert run.oof().shape == (3000, 24) and run.test().shape == (1000, 24)
     dataset = load_dataset("sign_mnist", "sample")
-    assert abs((run.oof().argmax(1) == dataset.y).mean() - methods[best]["oof_accuracy"]) < 1e-9
-    singles = [r["oof_accuracy"] for r in result.table if r["method"].startswith("run ")]
-    assert methods[best]["oof_accuracy"] >= max(singles) - 0.005
+    assert abs((run.oof().argmax(1) == dataset.y).mean() - methods[best]["oof"]["accuracy"]) < 1e-9
+    singles = [r["oof"]["accuracy"] for r in result.table if r["method"].startswith("run ")]
+    assert methods[best]["oof"]["accuracy"] >= max(singles) - 0.005
+    # a blend's summary is written by the same code as a run's: every metric, per fold mean and std, OOF, test
+    assert set(run.manifest.cv.mean) == set(run.manifest.cv.oof) == {"accuracy", "macro_f1", "weighted_f1", "log_loss"}
+    assert run.manifest.test.scores["accuracy"] == pytest.approx(methods[best]["test"].scores["accuracy"])
     weights = methods["hill"]["details"]["weights"]
     assert abs(sum(weights.values()) - 1) < 1e-9 and set(weights) == set(three_runs)
 
@@ -69,9 +72,9 @@ def test_each_method_writes_a_valid_submission_with_original_labels(three_runs):
         score = score_submission("sign_mnist", path, "sample")
         assert score.accuracy > 0.3
         # a blend that does not beat the best single run says so and names the run to submit instead
-        blended = load_run("sign_mnist", f"blend-{method}-sample").manifest["cv"]["oof_accuracy"]
-        best_single = max(three_runs, key=lambda r: load_run("sign_mnist", r).manifest["cv"]["oof_accuracy"])
-        loses = load_run("sign_mnist", best_single).manifest["cv"]["oof_accuracy"] >= blended
+        blended = load_run("sign_mnist", f"blend-{method}-sample").manifest.cv.oof["accuracy"]
+        best_single = max(three_runs, key=lambda r: load_run("sign_mnist", r).manifest.cv.oof["accuracy"])
+        loses = load_run("sign_mnist", best_single).manifest.cv.oof["accuracy"] >= blended
         assert ("no blend beats the best single run " + best_single in " ".join(out.split())) == loses
     status, out, _ = run_cli("leaderboard", "sign_mnist")
     assert "blend-stack-sample" in out and "blend:stack" in out
@@ -91,12 +94,14 @@ def test_stacker_score_is_out_of_fold_not_fitted_on_the_rows_it_scores(project):
     test = rng.dirichlet(np.ones(10), size=(5, 100)).astype(np.float32)
     from types import SimpleNamespace
 
-    data = BlendInput([SimpleNamespace(name=f"noise{i}") for i in range(5)], noise, test, y, folds)
+    from kaggletk.metrics import get_metric
+
+    data = BlendInput([SimpleNamespace(name=f"noise{i}") for i in range(5)], noise, test, y, folds, get_metric("accuracy"))
     stack = StackBlend(stacker="lgbm")
     honest = (stack.blend(data).oof.argmax(1) == y).mean()
-    from kaggletk.blend.stack import _make, features
+    from kaggletk.blend.stack import STACKERS, features
 
-    cheat = _make("lgbm", 0, 10).fit(features(noise, False), y)
+    cheat = STACKERS.get("lgbm")(0).fit(features(noise, False), y)
     cheating = (cheat.predict_proba(features(noise, False)).argmax(1) == y).mean()
     assert honest < 0.14, f"nested stacker found signal in noise: {honest:.3f}"
     assert cheating > 0.3, "the check would not catch a meta-model fitted on all rows"
@@ -111,16 +116,16 @@ def test_hill_climbing_prefers_the_better_run():
 
 
 def test_mixed_fold_hashes_and_partial_runs_are_refused(three_runs):
-    run_cv("sign_mnist", "logreg", data="sample", n_folds=3, name="k3", overwrite=True)
+    run_cv(CvRequest("sign_mnist", "logreg", data="sample", n_folds=3, name="k3"), overwrite=True)
     with pytest.raises(KaggletkError, match=r"different folds \(logreg-pca-sample=\w+, k3=\w+\)"):
         run_blend("sign_mnist", ["logreg-pca-sample", "k3"])
-    run_cv("sign_mnist", "logreg", data="sample", fold=0, name="half", overwrite=True)
+    run_cv(CvRequest("sign_mnist", "logreg", data="sample", name="half"), fold=0, overwrite=True)
     with pytest.raises(KaggletkError, match=r"run half is partial \(missing fold-1, fold-2, fold-3, fold-4\)"):
         run_blend("sign_mnist", ["logreg-pca-sample", "half"])
     with pytest.raises(KaggletkError, match="no run 'nope'"):
         run_blend("sign_mnist", ["logreg-pca-sample", "nope"])
     result = run_blend("sign_mnist", None, method="mean", data="sample")  # --all leaves out the partial and other-fold runs
-    assert set(result.run.manifest["runs"]) == set(three_runs)
+    assert set(result.run.manifest.blend.runs) == set(three_runs)
 
 
 SUBMISSION_CASES = {
@@ -162,5 +167,5 @@ def test_predict_writes_a_run_submission_and_score_matches_the_manifest(three_ru
     assert status == 0
     path = sign_project / "submissions" / "sign_mnist" / "logreg-hog-sample.csv"
     status, out, _ = run_cli("score", "sign_mnist", str(path), "--data", "sample")
-    expected = load_run("sign_mnist", "logreg-hog-sample").manifest["test"]["accuracy"]
+    expected = load_run("sign_mnist", "logreg-hog-sample").manifest.test.scores["accuracy"]
     assert status == 0 and f"test accuracy {expected:.4f}" in out

@@ -37,8 +37,15 @@ def test_data_dir_environment_is_a_source(project, shared_data, monkeypatch):
 
 
 def test_without_full_data_cv_data_falls_back_to_the_sample_and_says_so(project):
+    from kaggletk.callbacks import Callback
+
     notes = []
-    dataset = load_dataset("sign_mnist", notify=notes.append)
+
+    class Notes(Callback):
+        def on_note(self, message):
+            notes.append(message)
+
+    dataset = load_dataset("sign_mnist", callbacks=[Notes()])
     assert dataset.variant == "sample" and dataset.n_train == 3000 and dataset.n_test == 1000
     assert len(notes) == 1 and "using the bundled sample" in notes[0]
     with pytest.raises(KaggletkError, match="no data found for sign_mnist"):
@@ -100,7 +107,7 @@ def test_views_have_documented_shapes_and_pca_sees_only_the_training_part(projec
     assert features.shape == (100, 80 + 324) and features.dtype == np.float32
     np.testing.assert_allclose(features[:, :80], pca.transform(images[400:]), atol=1e-4)
     np.testing.assert_allclose(features[:, 80:], train[400:500], atol=1e-6)
-    with pytest.raises(KaggletkError, match="unknown view 'edges'; known views: image, pixels, pca, hog, pcahog, compact"):
+    with pytest.raises(KaggletkError, match="unknown view; known: image, pixels, pca, hog, pcahog, compact"):
         get_view("edges")
 
 

@@ -7,13 +7,11 @@ import pytest
 from sklearn.metrics import log_loss
 
 from kaggletk._io import read_json, write_json
-from kaggletk.cv import FoldFeatures, fit_fold, run_cv
+from kaggletk.cv import CvRequest, FoldFeatures, fit_fold, prepare, run_cv
 from kaggletk.data import load_dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.folds import load_folds
-from kaggletk.models import get_model_class
 from kaggletk.views import get_view
-from tests.conftest import run_cli
 
 
 def test_inner_split_keeps_groups_whole_and_the_held_out_fold_out(project):
@@ -38,65 +36,52 @@ def test_inner_split_keeps_groups_whole_and_the_held_out_fold_out(project):
 
 
 def test_the_model_stops_on_the_inner_rows_not_on_the_held_out_fold(project):
-    dataset = load_dataset("sign_mnist", "sample")
-    folds = load_folds(dataset)
-    features = FoldFeatures(get_view("pca"), dataset)
     params = {"n_estimators": 300, "early_stopping_rounds": 10, "max_depth": 4}
-    outcome = fit_fold(0, folds, dataset, features, get_model_class("xgb"), params)
+    setup = prepare(CvRequest("sign_mnist", "xgb", view="pca", params=params, data="sample"))
+    dataset, folds = setup.dataset, setup.folds
+    features = FoldFeatures(get_view("pca"), dataset)
+    outcome = fit_fold(setup, 0, features)
     assert outcome.stop_idx is not None
     _, held_idx = folds.split(0)
     np.testing.assert_array_equal(outcome.valid_idx, held_idx)
     assert len(outcome.fit_idx) + len(outcome.stop_idx) + len(held_idx) == dataset.n_train
-    # XGBoost's validation curves are the stop rows' loss and error, and it stopped at the error's minimum
+    # XGBoost's validation curves (standard keys) are the stop rows' loss and accuracy, and it stopped at the best loss
     _, X_held, X_stop, _ = features.for_fold(outcome.fit_idx, held_idx, outcome.stop_idx)
     history, best = outcome.model.history_, outcome.model.best_iteration_
-    assert best == int(np.argmin(history["val_merror"])) and best < 299
+    assert set(history) == {"val_loss", "val_accuracy"} and best < 299
     stop_loss = log_loss(dataset.y[outcome.stop_idx], outcome.model.predict_proba(X_stop), labels=range(24))
     held_loss = log_loss(dataset.y[held_idx], outcome.model.predict_proba(X_held), labels=range(24))
-    assert stop_loss == pytest.approx(history["val_mlogloss"][best], rel=1e-3)
-    assert held_loss != pytest.approx(history["val_mlogloss"][best], rel=1e-3)
-
-    old_way = fit_fold(0, folds, dataset, features, get_model_class("xgb"), params, early_stopping="held-out")
-    assert old_way.stop_idx is None and len(old_way.fit_idx) == len(outcome.fit_idx) + len(outcome.stop_idx)
-    held_loss_old = log_loss(dataset.y[held_idx], old_way.oof, labels=range(24))
-    assert held_loss_old == pytest.approx(old_way.model.history_["val_mlogloss"][old_way.model.best_iteration_], rel=1e-3)
+    assert stop_loss == pytest.approx(history["val_loss"][best], rel=1e-3)
+    assert held_loss != pytest.approx(history["val_loss"][best], rel=1e-3)
 
 
-def test_runs_record_where_they_stopped_and_older_runs_resume(project):
-    run = run_cv("sign_mnist", "xgb", data="sample", name="boost", fold=1,
-                 params={"n_estimators": 60, "early_stopping_rounds": 5}).run
+def test_runs_record_where_they_stopped_and_older_runs_are_refused_to_resume(project):
+    run = run_cv(CvRequest("sign_mnist", "xgb", data="sample", name="boost",
+                           params={"n_estimators": 60, "early_stopping_rounds": 5}), fold=1).run
     m = run.manifest
-    assert m["early_stopping"] == "inner"
-    entry = m["folds"]["1"]
-    assert entry["n_stop"] > 0 and entry["n_fit"] + entry["n_stop"] + entry["n_valid"] == 3000
+    assert m.early_stopping == "inner"
+    entry = m.folds[1]
+    assert entry.n_stop > 0 and entry.n_fit + entry.n_stop + entry.n_valid == 3000
     # a model that does not stop early trains on the whole training part
-    plain = run_cv("sign_mnist", "logreg", data="sample", name="plain", fold=1).run
-    assert plain.manifest["early_stopping"] == "none" and plain.manifest["folds"]["1"]["n_stop"] == 0
-    assert plain.manifest["folds"]["1"]["n_fit"] + plain.manifest["folds"]["1"]["n_valid"] == 3000
+    plain = run_cv(CvRequest("sign_mnist", "logreg", data="sample", name="plain"), fold=1).run
+    assert plain.manifest.early_stopping == "none" and plain.manifest.folds[1].n_stop == 0
+    assert plain.manifest.folds[1].n_fit + plain.manifest.folds[1].n_valid == 3000
+    # xgb without early stopping rounds does not stop early: no stopping rows
+    fixed = run_cv(CvRequest("sign_mnist", "xgb", data="sample", name="fixed",
+                             params={"n_estimators": 20, "early_stopping_rounds": None}), fold=1).run
+    assert fixed.manifest.early_stopping == "none" and fixed.manifest.folds[1].n_stop == 0
 
-    # a run made before the setting existed stopped on the held-out fold: it resumes under that setting only
-    old = run_cv("sign_mnist", "xgb", data="sample", name="old", fold=1, early_stopping="held-out",
-                 params={"n_estimators": 60, "early_stopping_rounds": 5}).run
-    manifest = read_json(old.folder / "manifest.json")
-    del manifest["early_stopping"]
-    write_json(old.folder / "manifest.json", manifest)
-    resumed = run_cv("sign_mnist", "xgb", data="sample", name="old", fold=1, early_stopping="held-out",
-                     params={"n_estimators": 60, "early_stopping_rounds": 5})
-    assert resumed.ran_folds == [] and resumed.skipped_folds == [1]
-    with pytest.raises(KaggletkError, match=r"run old exists with other settings \(early_stopping\)"):
-        run_cv("sign_mnist", "xgb", data="sample", name="old", fold=1, params={"n_estimators": 60, "early_stopping_rounds": 5})
-    # logreg runs made before it existed match "none"
+    # a run made before the setting existed (format 1) stopped on the held-out fold: readable, but never resumed as it was
+    manifest = read_json(run.folder / "manifest.json")
+    for key in ("early_stopping", "format", "view_params", "metric", "step_unit"):
+        manifest.pop(key, None)
+    write_json(run.folder / "manifest.json", manifest)
+    with pytest.raises(KaggletkError, match="run boost was made with early stopping on its held-out fold"):
+        run_cv(CvRequest("sign_mnist", "xgb", data="sample", name="boost",
+                         params={"n_estimators": 60, "early_stopping_rounds": 5}), fold=1)
+    # logreg runs made before it existed match "none" and resume
     manifest = read_json(plain.folder / "manifest.json")
-    del manifest["early_stopping"]
+    for key in ("early_stopping", "format", "view_params", "metric", "step_unit"):
+        manifest.pop(key, None)
     write_json(plain.folder / "manifest.json", manifest)
-    assert run_cv("sign_mnist", "logreg", data="sample", name="plain", fold=1).ran_folds == []
-
-
-def test_cli_early_stopping_choice(project):
-    code, out, err = run_cli("cv", "sign_mnist", "--model", "xgb", "--data", "sample", "--fold", "0", "--name", "cli",
-                             "--params", '{"n_estimators": 30, "early_stopping_rounds": 5}', "--early-stopping", "held-out")
-    assert code == 0, err
-    assert read_json(project / "oof" / "sign_mnist" / "cli" / "manifest.json")["early_stopping"] == "held-out"
-    with pytest.raises(SystemExit) as refused:
-        run_cli("cv", "sign_mnist", "--model", "xgb", "--data", "sample", "--early-stopping", "fold")
-    assert refused.value.code == 2
+    assert run_cv(CvRequest("sign_mnist", "logreg", data="sample", name="plain"), fold=1).ran_folds == []

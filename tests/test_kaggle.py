@@ -113,10 +113,14 @@ def _write_submission(project: Path, name: str, labels, ids=None) -> Path:
 
 
 def _write_run(project: Path, name: str, oof_accuracy: float) -> None:
+    from kaggletk.store import CvSummary, RunManifest
+
     folder = project / "oof" / "sign_mnist" / name
     folder.mkdir(parents=True)
-    (folder / "manifest.json").write_text(json.dumps({"competition": "sign_mnist", "status": "complete",
-                                                      "cv": {"oof_accuracy": oof_accuracy, "oof_macro_f1": 0.9}}))
+    manifest = RunManifest(run=name, competition="sign_mnist", kind="model", model="cnn", view="image", data="full",
+                           data_fingerprint="0" * 16, fold_scheme="group", n_folds=5, fold_seed=42, fold_hash="0" * 12,
+                           status="complete", cv=CvSummary({}, {}, {"accuracy": oof_accuracy, "macro_f1": 0.9}))
+    (folder / "manifest.json").write_text(json.dumps(manifest.to_json()))
 
 
 @pytest.fixture
@@ -267,7 +271,7 @@ def _kaggle_submissions():
 
 
 def test_submissions_show_cv_beside_public_and_private_scores(kaggle_env, fake, cnn_submission, monkeypatch):
-    from kaggletk.kaggle import list_submissions
+    from kaggletk.submission import list_submissions
 
     fake.tokens["tok-5555aaaa9999"] = fake.username
     monkeypatch.setenv("KAGGLE_API_TOKEN", "tok-5555aaaa9999")  # an access token instead of a key
@@ -293,7 +297,7 @@ def test_submissions_show_cv_beside_public_and_private_scores(kaggle_env, fake, 
 def test_submissions_pages_through_long_lists(creds, fake, project):
     fake.submissions = [{"ref": i, "fileName": f"f{i}.csv", "date": "2024-05-01T08:00:00.000Z", "status": "COMPLETE",
                          "publicScore": "0.5"} for i in range(45, 0, -1)]
-    from kaggletk.kaggle import list_submissions
+    from kaggletk.submission import list_submissions
 
     result = list_submissions("sign_mnist", competition=SLUG)
     assert [s.ref for s in result.submissions] == list(range(45, 0, -1))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score, log_loss as sk_log_loss
 
 from kaggletk.data import load_dataset
-from kaggletk.metrics import accuracy, macro_f1, score
+from kaggletk.metrics import METRICS, accuracy, log_loss, macro_f1, score, weighted_f1
 
 
 @pytest.fixture
@@ -29,8 +29,17 @@ def test_scores_match_scikit_learn_on_real_predictions(sign_predictions):
     n = dataset.competition.n_classes
     assert macro_f1(y, pred, n) == pytest.approx(
         f1_score(y, pred, average="macro", labels=np.arange(n), zero_division=0), abs=1e-12)
-    assert score(y, proba) == pytest.approx({"accuracy": accuracy_score(y, pred), "macro_f1": f1_score(
-        y, pred, average="macro", labels=np.arange(n), zero_division=0)})
+    assert weighted_f1(y, pred, n) == pytest.approx(
+        f1_score(y, pred, average="weighted", labels=np.arange(n), zero_division=0), abs=1e-12)
+    full = np.zeros((len(y), n))
+    full[:, : proba.shape[1]] = proba  # a class absent from the fit half has probability 0: clipped, as Kaggle does
+    assert log_loss(y, full) == pytest.approx(sk_log_loss(y, full, labels=np.arange(n)), rel=1e-9)
+    assert score(y, proba) == pytest.approx({
+        "accuracy": accuracy_score(y, pred),
+        "macro_f1": f1_score(y, pred, average="macro", labels=np.arange(proba.shape[1]), zero_division=0),
+        "weighted_f1": f1_score(y, pred, average="weighted", labels=np.arange(proba.shape[1]), zero_division=0),
+        "log_loss": sk_log_loss(y, proba, labels=np.arange(proba.shape[1]))})
+    assert [METRICS.get(m).greater_is_better for m in METRICS] == [True, True, True, False]
 
 
 def test_absent_classes_and_original_label_values(sign_predictions):

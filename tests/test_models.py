@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from kaggletk.errors import KaggletkError
-from kaggletk.models import MODELS, StepCallback, get_model_class
+from kaggletk.callbacks import Callback
+from kaggletk.models import MODELS, get_model_class
 from kaggletk.views import get_view
 from tests.helpers import REPO
 
@@ -32,7 +33,7 @@ def slice_():
     return images[:1200], y[:1200], images[1200:], y[1200:]
 
 
-class Recorder(StepCallback):
+class Recorder(Callback):
     def __init__(self):
         self.total, self.steps = None, []
 
@@ -50,41 +51,55 @@ def test_adapter_fits_and_predicts_probabilities(slice_, name):
     view = get_view(cls.default_view).fit(images)
     X, X_valid = view.transform(images), view.transform(valid_images)
     recorder = Recorder()
-    model = cls(10, FAST[name], device="cpu", seed=0).fit(X, y, X_valid, y_valid, callbacks=[recorder])
+    model = cls(FAST[name], n_classes=10, device="cpu", seed=0).fit(X, y, X_stop=X_valid, y_stop=y_valid, callbacks=[recorder])
     proba = model.predict_proba(X_valid)
     assert proba.shape == (300, 10) and proba.dtype == np.float32
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     accuracy = (proba.argmax(axis=1) == y_valid).mean()
     assert accuracy > 0.4, f"{name}: accuracy {accuracy:.3f} not above chance (0.1)"
     assert recorder.total is not None and recorder.steps, "the step callback was not driven"
-    assert model.get_params()["params"] == {**cls.default_params(), **FAST[name]}
+    assert model.get_params()["params"] == FAST[name] and model.resolved_params() == {**cls.default_params(), **FAST[name]}
+    # every model's steps carry standard keys only, whatever its library
+    assert all(set(logs) <= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} for _, logs in recorder.steps)
+    if model.stops_early:
+        assert "val_loss" in recorder.steps[-1][1] and model.history_["val_loss"]
 
 
 def test_seeded_cpu_runs_are_reproducible(slice_):
     images, y, valid_images, y_valid = slice_
     view = get_view("pixels")
     cls = get_model_class("mlp")
-    a = cls(10, {"epochs": 2}, device="cpu", seed=3).fit(view.transform(images), y).predict_proba(view.transform(valid_images))
-    b = cls(10, {"epochs": 2}, device="cpu", seed=3).fit(view.transform(images), y).predict_proba(view.transform(valid_images))
+    a = cls({"epochs": 2}, n_classes=10, device="cpu", seed=3).fit(view.transform(images), y).predict_proba(view.transform(valid_images))
+    b = cls({"epochs": 2}, n_classes=10, device="cpu", seed=3).fit(view.transform(images), y).predict_proba(view.transform(valid_images))
     np.testing.assert_array_equal(a, b)
 
 
 def test_keras_history_is_the_training_record(slice_):
     images, y, valid_images, y_valid = slice_
     view = get_view("image")
-    model = get_model_class("lenet5")(10, {"epochs": 3}, device="cpu").fit(view.transform(images), y, view.transform(valid_images), y_valid)
+    model = get_model_class("lenet5")({"epochs": 3}, n_classes=10, device="cpu").fit(
+        view.transform(images), y, X_stop=view.transform(valid_images), y_stop=y_valid)
     assert set(model.history_) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
     assert len(model.history_["loss"]) == 3
 
 
 def test_params_are_checked_by_name_and_type():
-    with pytest.raises(KaggletkError, match="unknown parameter 'epoch' for model mlp; known: .*epochs"):
+    with pytest.raises(KaggletkError, match="unknown parameter 'epoch' for model mlp; did you mean 'epochs'\\? known: .*epochs"):
         get_model_class("mlp").check_params({"epoch": 3})
     with pytest.raises(KaggletkError, match="'epochs' for model cnn must be an integer, got 'ten'"):
         get_model_class("cnn").check_params({"epochs": "ten"})
     with pytest.raises(KaggletkError, match="'max_depth' for model xgb must be an integer"):
         get_model_class("xgb").check_params({"max_depth": 2.5})
     assert get_model_class("xgb").check_params({"gamma": 0.1}) == {"gamma": 0.1}  # native names pass through
+    with pytest.raises(KaggletkError, match="unknown parameter 'max_dept' for model xgb; did you mean 'max_depth'"):
+        get_model_class("xgb").check_params({"max_dept": 8})
+    with pytest.raises(KaggletkError, match="unknown parameter 'num_leafs' for model lgbm; did you mean 'num_leaves'"):
+        get_model_class("lgbm").check_params({"num_leafs": 8})
+    assert get_model_class("lgbm").check_params({"feature_fraction": 0.5}) == {"feature_fraction": 0.5}  # an alias
+    with pytest.raises(KaggletkError, match=r"'dropout' for model cnn must be in \[0, 1\), got 3"):
+        get_model_class("cnn").check_params({"dropout": 3})
+    with pytest.raises(KaggletkError, match="'schedule' for model mlp must be one of 'plateau', 'cosine', 'constant'"):
+        get_model_class("mlp").check_params({"schedule": "step"})
     with pytest.raises(KaggletkError, match="--params for model rf: The 'criterion' parameter"):
         get_model_class("rf").check_params({"criterion": "nonsense"})
     with pytest.raises(KaggletkError, match="--params for model logreg: .*unexpected keyword argument 'depth'"):
@@ -100,6 +115,6 @@ def test_gpu_flag_fails_clearly_without_a_gpu(slice_):
     images, y, *_ = slice_
     X = get_view("pca").fit(images).transform(images)
     with pytest.raises(KaggletkError, match="--device gpu: no GPU found"):
-        get_model_class("xgb")(10, {"n_estimators": 5}, device="gpu").fit(X, y)
+        get_model_class("xgb")({"n_estimators": 5}, n_classes=10, device="gpu").fit(X, y)
     with pytest.raises(KaggletkError, match="model logreg runs on the CPU only"):
-        get_model_class("logreg")(10, device="gpu").fit(X, y)
+        get_model_class("logreg")(n_classes=10, device="gpu").fit(X, y)

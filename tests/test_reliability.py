@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from kaggletk.blend import run_blend
-from kaggletk.cv import run_cv
+from kaggletk.cv import CvRequest, run_cv
 from kaggletk.data import load_dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.store import load_run, run_lock
@@ -32,16 +32,16 @@ def _no_partial_files(folder: Path) -> None:
     from kaggletk._io import sha256_file
 
     run = load_run("fashion_mnist", folder.name)
-    for entry in run.manifest["folds"].values():
+    for entry in run.manifest.folds.values():
+        assert sha256_file(folder / entry.file) == entry.sha256
+    for entry in run.manifest.files.values():
         assert sha256_file(folder / entry["file"]) == entry["sha256"]
-    for name, digest in (run.manifest.get("files") or {}).items():
-        assert sha256_file(folder / name) == digest
 
 
 @pytest.fixture
 def reference(project):
     """The OOF of an uninterrupted run (logreg is deterministic)."""
-    run = run_cv("fashion_mnist", "logreg", data="sample", name="reference").run
+    run = run_cv(CvRequest("fashion_mnist", "logreg", data="sample", name="reference")).run
     return run.oof(), run.test()
 
 
@@ -82,24 +82,29 @@ def test_cv_killed_mid_fold_from_outside_resumes(project, reference):
     done = set(partial.done_folds())
     rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
-    assert "were already done (resumed)" in rerun.stderr
-    whole = run_cv("fashion_mnist", "rf", data="sample", name="g", params={"n_estimators": 60, "n_jobs": 1}).run
+    assert f"folds {', '.join(map(str, sorted(done)))} are already done" in rerun.stderr
+    whole = run_cv(CvRequest("fashion_mnist", "rf", data="sample", name="g", params={"n_estimators": 60, "n_jobs": 1})).run
     np.testing.assert_array_equal(load_run("fashion_mnist", "f").oof(), whole.oof())
     assert done
 
 
 def test_blend_killed_keeps_its_previous_result_whole(project, reference):
-    run_cv("fashion_mnist", "lgbm", data="sample", params={"n_estimators": 20})
+    run_cv(CvRequest("fashion_mnist", "lgbm", data="sample", params={"n_estimators": 20}))
     assert run_cli("blend", "fashion_mnist", "--method", "mean", "--data", "sample", "--name", "b")[0] == 0
     before = load_run("fashion_mnist", "b").oof()
-    killed = _kaggletk(project, "blend", "fashion_mnist", "--method", "hill", "--data", "sample", "--name", "b",
-                       env={"KAGGLETK_CRASH_AT": "between-final-arrays"})
-    assert killed.returncode == -signal.SIGKILL
-    # a half-written blend is never read: its old manifest no longer matches the new oof.npy, and says so
-    with pytest.raises(KaggletkError, match="checksum does not match its manifest"):
-        load_run("fashion_mnist", "b").oof()
+    for point in ("between-final-arrays", "between-final-arrays:2", "final-arrays-written", "before-rename:3"):
+        killed = _kaggletk(project, "blend", "fashion_mnist", "--method", "hill", "--data", "sample", "--name", "b",
+                           env={"KAGGLETK_CRASH_AT": point})
+        assert killed.returncode == -signal.SIGKILL, point
+        # the blend is still the previous one, whole: its manifest and the arrays it names
+        kept = load_run("fashion_mnist", "b")
+        assert kept.complete and kept.manifest.blend.method == "mean", point
+        np.testing.assert_array_equal(kept.oof(), before)
+        kept.test()
     assert _kaggletk(project, "blend", "fashion_mnist", "--method", "hill", "--data", "sample", "--name", "b").returncode == 0
-    assert load_run("fashion_mnist", "b").oof().shape == before.shape
+    replaced = load_run("fashion_mnist", "b")
+    assert replaced.manifest.blend.method == "hill" and replaced.oof().shape == before.shape
+    assert sorted(p.name.split("-")[0] for p in replaced.folder.glob("*.npy")) == ["oof", "test"]  # the old arrays are gone
 
 
 def test_fetch_killed_between_renames_keeps_the_old_cache(project):
@@ -123,7 +128,7 @@ def test_two_processes_on_one_run_do_not_corrupt_it(project):
         holder.kill()
         holder.wait()
     # the holder is gone: its lock is stale and the next run takes over
-    assert run_cv("fashion_mnist", "logreg", data="sample", name="busy").run.complete
+    assert run_cv(CvRequest("fashion_mnist", "logreg", data="sample", name="busy")).run.complete
 
 
 def test_two_runs_of_one_competition_work_side_by_side(project):

@@ -13,9 +13,10 @@ import time
 import optuna
 import pytest
 
-from kaggletk.cv import run_cv
+from kaggletk.cv import CvRequest, run_cv
 from kaggletk.errors import KaggletkError
-from kaggletk.tune import default_storage_url, run_sweep, run_tune
+from kaggletk.callbacks import Callback
+from kaggletk.tune import TuneOptions, default_storage_url, run_sweep, run_tune
 from tests.conftest import run_cli
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -26,37 +27,39 @@ def _study(project, name):
 
 
 def test_tune_xgb_on_pca_saves_params_that_cv_uses(project):
-    result = run_tune("fashion_mnist", "xgb", view="pca", params={"n_estimators": 15, "n_jobs": 1}, trials=2, n_folds_used=2,
-                      data="sample", seed=0, replicates=2)
+    result = run_tune(CvRequest("fashion_mnist", "xgb", view="pca", params={"n_estimators": 15, "n_jobs": 1}, data="sample"),
+                      TuneOptions(trials=2, n_folds_used=2, sampler_seed=0, replicates=2))
     assert result.study_name == "fashion_mnist-xgb-pca-sample"
     tuned = json.loads(result.tuned_file.read_text())
-    assert result.tuned_file.name == "xgb.sample.json" and tuned["view"] == "pca" and tuned["params"]["n_estimators"] == 15
-    assert 0.6 < tuned["cv_accuracy"] < 1.0 and len(tuned["replicates"]["accuracy"]) == 2
+    assert result.tuned_file == project / "oof" / "fashion_mnist" / "tuned" / "xgb.sample.json"  # never a tracked file
+    assert tuned["view"] == "pca" and tuned["params"]["n_estimators"] == 15 and tuned["metric"] == "accuracy"
+    assert 0.6 < tuned["cv_score"] < 1.0 and len(tuned["replicates"]["scores"]) == 2
     study = _study(project, result.study_name)
     assert len(study.get_trials(states=FINISHED)) == 2
     best = study.best_trial
     assert {"fold0_accuracy", "fold1_accuracy"} <= set(best.user_attrs)
-    assert any(step < 1_000_000 for step in best.intermediate_values)  # XGBoost's pruning callback reported rounds
+    assert any(step < 1_000_000 for step in best.intermediate_values)  # the pruning callback reported XGBoost's rounds
     assert 1_000_001 in best.intermediate_values  # and the CV error after the second fold
-    run = run_cv("fashion_mnist", "xgb", params="tuned", data="sample", fold=0).run
+    run = run_cv(CvRequest("fashion_mnist", "xgb", params="tuned", data="sample"), fold=0).run
     assert run.name == "xgb-pca-tuned-sample"
-    assert {k: run.manifest["params"][k] for k in tuned["params"]} == tuned["params"]
+    assert {k: run.manifest.params[k] for k in tuned["params"]} == tuned["params"]
 
 
 def test_rerun_continues_the_study_to_the_asked_number_of_trials(project):
-    run_tune("fashion_mnist", "logreg", trials=2, n_folds_used=1, data="sample", seed=0)
-    run_tune("fashion_mnist", "logreg", trials=4, n_folds_used=1, data="sample", seed=0)
+    request = CvRequest("fashion_mnist", "logreg", data="sample")
+    run_tune(request, TuneOptions(trials=2, n_folds_used=1, sampler_seed=0))
+    run_tune(request, TuneOptions(trials=4, n_folds_used=1, sampler_seed=0))
     assert len(_study(project, "fashion_mnist-logreg-pca-sample").get_trials(states=FINISHED)) == 4
     with pytest.raises(KaggletkError, match="study fashion_mnist-logreg-pca-sample was made with other settings \\(folds_used 1 != 2\\)"):
-        run_tune("fashion_mnist", "logreg", trials=5, n_folds_used=2, data="sample")
+        run_tune(request, TuneOptions(trials=5, n_folds_used=2))
 
 
 def test_cnn_tunes_on_the_sample(project):
-    result = run_tune("fashion_mnist", "cnn", params={"epochs": 2, "filters": [8, 16, 32], "dense": 32}, trials=2,
-                      n_folds_used=1, data="sample", seed=0, pruner="none")
+    result = run_tune(CvRequest("fashion_mnist", "cnn", params={"epochs": 2, "filters": [8, 16, 32], "dense": 32}, data="sample"),
+                      TuneOptions(trials=2, n_folds_used=1, sampler_seed=0, pruner="none"))
     study = _study(project, result.study_name)
     trial = study.best_trial
-    assert [s for s in trial.intermediate_values if s < 1_000_000] == [0, 1]  # Keras pruning callback, per epoch
+    assert [s for s in trial.intermediate_values if s < 1_000_000] == [0, 1]  # the pruning callback, per Keras epoch
     assert json.loads(result.tuned_file.read_text())["params"]["epochs"] == 2
 
 
@@ -122,19 +125,29 @@ def test_two_workers_share_one_study_on_postgresql(project, postgres):
     assert sorted(t.number for t in trials) == list(range(len(trials)))  # no duplicated trial numbers
     lines = [l for out, err in outputs for l in err.splitlines() if l.strip().startswith("trial ")]
     assert len(lines) == len(finished)  # every trial was run by exactly one worker
-    tuned = json.loads((project / "competitions" / "fashion_mnist" / "tuned" / "logreg.sample.json").read_text())
+    tuned = json.loads((project / "oof" / "fashion_mnist" / "tuned" / "logreg.sample.json").read_text())
     assert "secret-pw" not in json.dumps(tuned) and "***" in tuned["storage"]
 
 
+class _Rows(Callback):
+    def __init__(self):
+        self.rows = []
+
+    def on_trial_end(self, trial):
+        self.rows.append(trial.params)
+
+
 def test_sweep_saves_replicates_and_resumes(project):
-    rows = []
-    result = run_sweep("fashion_mnist", "logreg", "C", [0.01, 1.0], replicates=2, data="sample", on_result=rows.append)
+    seen = _Rows()
+    request = CvRequest("fashion_mnist", "logreg", data="sample")
+    result = run_sweep(request, "C", [0.01, 1.0], replicates=2, callbacks=[seen])
     record = json.loads(result.path.read_text())
     assert record["param"] == "C" and record["values"] == [0.01, 1.0] and len(record["results"]) == 4
     assert {r["seed"] for r in record["results"]} == {0, 1}
     assert [s["n"] for s in result.summary] == [2, 2]
-    rows.clear()
-    run_sweep("fashion_mnist", "logreg", "C", [0.01, 1.0, 10.0], replicates=2, data="sample", on_result=rows.append)
-    assert [r["value"] for r in rows] == [10.0, 10.0]  # only the new value ran
+    assert len(seen.rows) == 4
+    seen.rows.clear()
+    run_sweep(request, "C", [0.01, 1.0, 10.0], replicates=2, callbacks=[seen])
+    assert [r["C"] for r in seen.rows] == [10.0, 10.0]  # only the new value ran
     status, _, err = run_cli("sweep", "fashion_mnist", "--model", "logreg", "--param", "C", "--values", "high,low", "--data", "sample")
     assert status == 2 and "--params" in err and "'C' for model logreg must be a number" in err

@@ -19,7 +19,6 @@ COMPETITION = Competition(
     # `kaggletk folds fashion_mnist --check`: held-out folds are as novel as the test set (KS 0.013,
     # near-copies 7.7% vs 8.4%), so plain stratified folds are honest here.
     fold_scheme="stratified",
-    views=("image", "pixels", "pca", "hog", "pcahog", "compact"),
     hflip=True,  # a mirrored shirt is still a shirt
     default_models=("logreg:pca", "xgb:compact", "mlp", "lenet5", "cnn"),
     licence="Fashion-MNIST, Zalando Research, MIT licence, copyright 2017 Zalando SE",

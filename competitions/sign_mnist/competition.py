@@ -21,7 +21,6 @@ COMPETITION = Competition(
     # each photo's copies in one fold; see
     # `kaggletk folds sign_mnist --check` (held-out vs test similarity: KS 0.04 with groups, 0.98 without).
     fold_scheme="group",
-    views=("image", "pixels", "pca", "hog", "pcahog", "compact"),
     hflip=False,  # a mirrored hand sign can be another letter
     default_models=("logreg:pca", "xgb:compact", "mlp", "lenet5", "cnn"),
     licence="Sign Language MNIST (Kaggle dataset datamunge/sign-language-mnist), CC0",

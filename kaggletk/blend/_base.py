@@ -15,6 +15,7 @@ import numpy as np
 
 from kaggletk.errors import KaggletkError
 from kaggletk.folds import Folds
+from kaggletk.metrics import Metric
 from kaggletk.store import Run
 
 
@@ -29,6 +30,7 @@ class BlendInput:
     test : ndarray of shape (n_runs, n_test, n_classes), float32
     y : ndarray of shape (n_train,), int64 class indices
     folds : Folds, the runs' shared folds
+    metric : Metric, the competition's: what learned methods optimise
     """
 
     runs: list[Run]
@@ -36,6 +38,7 @@ class BlendInput:
     test: np.ndarray
     y: np.ndarray
     folds: Folds
+    metric: Metric
 
     @property
     def names(self) -> list[str]:
@@ -58,7 +61,7 @@ class BlendMethod(ABC):
 
 
 def check_combinable(runs: list[Run]) -> None:
-    """Refuse runs that are partial, on different folds, or for different label sets."""
+    """Refuse runs that are partial, on different folds, or on different data."""
     if not runs:
         raise KaggletkError("no runs to blend; run `kaggletk cv` first or name runs with --runs")
     for run in runs:
@@ -69,20 +72,7 @@ def check_combinable(runs: list[Run]) -> None:
     if len(hashes) > 1:
         listing = ", ".join(f"{r.name}={r.fold_hash}" for r in runs)
         raise KaggletkError(f"runs were made on different folds ({listing}); blend only runs that share one fold hash")
-    fingerprints = {run.manifest.get("data_fingerprint") for run in runs}
+    fingerprints = {run.manifest.data_fingerprint for run in runs}
     if len(fingerprints) > 1:
-        listing = ", ".join(f"{r.name}={r.manifest.get('data_fingerprint')}" for r in runs)
+        listing = ", ".join(f"{r.name}={r.manifest.data_fingerprint}" for r in runs)
         raise KaggletkError(f"runs were made on different data ({listing}); blend runs of one data set")
-    widths = {run.manifest.get("n_classes") or len(run.manifest.get("labels", [])) or None for run in runs}
-    widths.discard(None)
-    if len(widths) > 1:
-        raise KaggletkError(f"runs have different label sets ({', '.join(r.name for r in runs)}); blend runs of one competition")
-
-
-def accuracy_of(proba: np.ndarray, y: np.ndarray) -> float:
-    return float((proba.argmax(axis=1) == y).mean())
-
-
-def log_loss_of(proba: np.ndarray, y: np.ndarray) -> float:
-    picked = np.clip(proba[np.arange(len(y)), y], 1e-12, 1.0)
-    return float(-np.log(picked).mean())

@@ -7,13 +7,13 @@ the ranks are averaged over runs, and each row is normalised to sum to 1.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
-
 from kaggletk.blend._base import BlendInput, BlendMethod, BlendOutput
 
 
 def rank_average(stack: np.ndarray) -> np.ndarray:
     """(R, n, C) probabilities -> (n, C) rows summing to 1."""
+    from scipy.stats import rankdata  # here: SciPy takes a second to import, which `kaggletk --help` must not pay
+
     ranks = rankdata(stack, axis=1) / stack.shape[1]
     mean = ranks.mean(axis=0)
     return (mean / mean.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -11,10 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from kaggletk.blend._base import BlendInput, BlendMethod, BlendOutput
-from kaggletk.errors import KaggletkError
-
-STACKERS = ("logreg", "lgbm")
-
+from kaggletk._registry import Registry
 
 def features(stack: np.ndarray, log_odds: bool) -> np.ndarray:
     """(R, n, C) probabilities -> (n, R*C) level-2 features."""
@@ -24,20 +21,26 @@ def features(stack: np.ndarray, log_odds: bool) -> np.ndarray:
     return np.concatenate(list(x), axis=1)
 
 
-def _make(stacker: str, seed: int, n_classes: int):
-    if stacker == "logreg":
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
+def _logreg(seed: int):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-        return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500, random_state=seed))
-    if stacker == "lgbm":
-        import lightgbm as lgb
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500, random_state=seed))
 
-        return lgb.LGBMClassifier(objective="multiclass", n_estimators=200, learning_rate=0.05, num_leaves=15,
-                                  min_child_samples=20, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-                                  random_state=seed, verbose=-1)
-    raise KaggletkError(f"--stacker {stacker!r}: use one of {', '.join(STACKERS)}")
+
+def _lgbm(seed: int):
+    import lightgbm as lgb
+
+    return lgb.LGBMClassifier(objective="multiclass", n_estimators=200, learning_rate=0.05, num_leaves=15,
+                              min_child_samples=20, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                              random_state=seed, verbose=-1)
+
+
+# Level-2 models, by name: a factory of a fresh scikit-learn classifier for a seed.
+STACKERS: Registry = Registry("stacker", "--stacker")
+STACKERS.register("logreg", _logreg)
+STACKERS.register("lgbm", _lgbm)
 
 
 def _proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:
@@ -52,7 +55,7 @@ class StackBlend(BlendMethod):
     name = "stack"
 
     def __init__(self, stacker: str = "logreg", log_odds: bool = False, seed: int = 0):
-        _make(stacker, seed, 2)
+        STACKERS.get(stacker)  # an unknown stacker fails before any work
         self.stacker, self.log_odds, self.seed = stacker, log_odds, seed
 
     def blend(self, data: BlendInput) -> BlendOutput:
@@ -67,7 +70,7 @@ class StackBlend(BlendMethod):
         with threadpool_limits(limits=1, user_api="blas"):
             for fold in range(data.folds.n_splits):
                 fit_rows, held = data.folds.split(fold)
-                model = _make(self.stacker, self.seed, n_classes).fit(X[fit_rows], data.y[fit_rows])
+                model = STACKERS.get(self.stacker)(self.seed).fit(X[fit_rows], data.y[fit_rows])
                 oof[held] = _proba(model, X[held], n_classes)
                 test += _proba(model, X_test, n_classes)
                 reliance += _reliance(model, data.oof.shape[0])

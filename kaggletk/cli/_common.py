@@ -7,6 +7,9 @@ import os
 import sys
 
 from rich.console import Console
+from rich.markup import escape
+
+from kaggletk.callbacks import Callback
 
 def _width(stream) -> int | None:
     """Terminal width on a terminal; a wide fixed width when output goes to a file or pipe."""
@@ -19,9 +22,15 @@ out = Console(highlight=False, width=_width(sys.stdout))
 err = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 
+_noted: set[str] = set()
+
+
 def note(message: str) -> None:
-    """A one-line notice on stderr (never part of a command's output)."""
-    err.print(f"[dim]kaggletk:[/dim] {message}")
+    """A one-line notice on stderr (never part of a command's output), each message once per command."""
+    if message in _noted:
+        return
+    _noted.add(message)
+    err.print(f"[dim]kaggletk:[/dim] {escape(message)}")
 
 
 def add_command(sub, name: str, func, help: str, examples: str) -> argparse.ArgumentParser:
@@ -32,3 +41,43 @@ def add_command(sub, name: str, func, help: str, examples: str) -> argparse.Argu
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--precision``, the flags of every command that trains."""
+    from kaggletk.models._device import DEVICES, PRECISIONS
+
+    parser.add_argument("--device", default="auto", choices=DEVICES,
+                        help="where models train: auto (a GPU when one is visible), cpu, or gpu (fails without one)")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS,
+                        help="compute precision of the neural networks: auto (bfloat16 on CPUs with AVX-512-BF16/AMX, float16 "
+                             "mixed precision on GPUs with tensor cores), float32 (default), bfloat16, mixed_float16")
+
+
+def add_data(parser: argparse.ArgumentParser, help: str = "full data, the bundled sample, or auto (full when available)") -> None:
+    from kaggletk.data import DATA_CHOICES
+
+    parser.add_argument("--data", default="auto", choices=DATA_CHOICES, help=help)
+
+
+def parse_json_object(text: str, flag: str) -> dict:
+    """A JSON object given on the command line, or a one-line error naming the flag."""
+    import json
+
+    from kaggletk.errors import KaggletkError
+
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise KaggletkError(f"{flag}: not valid JSON ({exc}); pass e.g. '{{\"n_components\": 40}}'") from exc
+    if not isinstance(value, dict):
+        raise KaggletkError(f"{flag}: must be a JSON object, e.g. '{{\"n_components\": 40}}'")
+    return value
+
+
+
+class Notes(Callback):
+    """Prints the library's notices (``on_note``) as one line each on stderr."""
+
+    def on_note(self, message: str) -> None:
+        note(message)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from kaggletk.cli._common import add_command, out
+from kaggletk.cli._common import add_command, add_data, out
+from kaggletk.folds import FOLD_SCHEMES
 
 
 def register(sub) -> None:
@@ -25,9 +26,9 @@ def register(sub) -> None:
         "  kaggletk folds fashion_mnist\n  kaggletk folds sign_mnist --scheme group --check",
     )
     p.add_argument("competition", metavar="COMP")
-    p.add_argument("--scheme", choices=("stratified", "random", "group"), help="fold scheme (default: the competition's)")
+    p.add_argument("--scheme", choices=FOLD_SCHEMES.names(), help="fold scheme (default: the competition's)")
     p.add_argument("--folds", type=int, metavar="K", help="number of folds (default: the competition's)")
-    p.add_argument("--data", default="auto", choices=("auto", "full", "sample"))
+    add_data(p, "which data's folds: full, the bundled sample, or auto (full when available)")
     p.add_argument("--check", action="store_true",
                    help="leak report: nearest-neighbour similarity of train->train, held-out fold->training part and test->train")
 
@@ -62,11 +63,11 @@ def _fetch(args) -> int:
 def _folds(args) -> int:
     import numpy as np
 
-    from kaggletk.cli._common import note
+    from kaggletk.cli._common import Notes
     from kaggletk.data import load_dataset
     from kaggletk.folds import load_folds
 
-    dataset = load_dataset(args.competition, args.data, notify=note)
+    dataset = load_dataset(args.competition, args.data, callbacks=[Notes()])
     folds = load_folds(dataset, args.scheme, args.folds)
     y = dataset.y
     table = Table("fold", "rows", "classes min/max share", title=f"{args.competition} {folds.scheme} folds, hash {folds.hash}")

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from kaggletk.cli._common import add_command, note, out
+from kaggletk.cli._common import Notes, add_command, out
 
 _SLUG_HELP = "Kaggle competition slug (default: $KAGGLETK_COMPETITION, else kaggle_competition in competition.py)"
 
@@ -40,9 +40,9 @@ def _fmt(value, spec=".4f") -> str:
 
 
 def _submit(args) -> int:
-    from kaggletk.kaggle import submit
+    from kaggletk.submission import submit
 
-    r = submit(args.competition, args.file, args.message, competition=args.slug, dry_run=args.dry_run, notify=note)
+    r = submit(args.competition, args.file, args.message, competition=args.slug, dry_run=args.dry_run, callbacks=[Notes()])
     origin = f", from run {r.run} (CV {_fmt(r.cv)})" if r.run else ""
     if r.dry_run:
         out.print(escape(f"dry run: {r.file} is valid ({r.rows} rows{origin}); would submit it to Kaggle competition "
@@ -57,9 +57,9 @@ def _submit(args) -> int:
 
 
 def _submissions(args) -> int:
-    from kaggletk.kaggle import list_submissions
+    from kaggletk.submission import list_submissions
 
-    result = list_submissions(args.competition, competition=args.slug, notify=note)
+    result = list_submissions(args.competition, competition=args.slug, callbacks=[Notes()])
     if not result.submissions:
         out.print(escape(f"{result.competition}: no submissions yet; submit with "
                          f"`kaggletk submit {args.competition} FILE -m MESSAGE -c {result.competition}`"))
@@ -70,15 +70,17 @@ def _submissions(args) -> int:
                                f"came from"))
     changed = False
     for s in result.submissions:
-        status = s.status + (f": {s.error}" if s.error else "")
+        remote = s
+        status = remote.status + (f": {remote.error}" if remote.error else "")
         cv = _fmt(s.cv)
         if s.changed_since and s.cv is not None:
             cv += " *"
             changed = True
-        gap = _fmt(s.public_score - s.cv, "+.4f") if s.public_score is not None and s.cv is not None else "-"
-        file_name = s.file_name + ("" if s.local_file else " (not local)")
-        table.add_row(s.date.strftime("%Y-%m-%d %H:%M") if s.date else "-", escape(file_name), escape(s.description),
-                      escape(status), _fmt(s.public_score, ".5f"), _fmt(s.private_score, ".5f"), cv, gap)
+        gap = _fmt(remote.public_score - s.cv, "+.4f") if remote.public_score is not None and s.cv is not None else "-"
+        file_name = remote.file_name + ("" if s.local_file else " (not local)")
+        table.add_row(remote.date.strftime("%Y-%m-%d %H:%M") if remote.date else "-", escape(file_name),
+                      escape(remote.description), escape(status), _fmt(remote.public_score, ".5f"),
+                      _fmt(remote.private_score, ".5f"), cv, gap)
     out.print(table)
     if changed:
         out.print("* the local file was rewritten after this submission: its run's CV may not be that of the file submitted")

@@ -1,4 +1,8 @@
-"""Rich progress for CV runs: a bar over folds, a bar over epochs or rounds, the running score."""
+"""Rich progress for CV runs: a bar over folds, a bar over epochs or rounds, the running score.
+
+It is one ``Callback``: it reads the run's events and the standard metric keys of every model's
+steps, so a new model shows its progress here without this file knowing it.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,15 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kaggletk.callbacks import Callback, FoldInfo, RunInfo
 from kaggletk.cli._common import err, note
-from kaggletk.cv import CvReporter
-from kaggletk.models import StepCallback
 
-_SHOWN = ("val_accuracy", "val_loss", "validation_0_merror", "valid_0_multi_error", "val_multi_error", "loss")
-
-
-class _StepBar(StepCallback):
-    def __init__(self, reporter: RichCvReporter):
-        self.reporter = reporter
-
-    def on_train_begin(self, total_steps):
-        self.reporter.progress.reset(self.reporter.step_task, total=total_steps, completed=0)
-
-    def on_step_end(self, step, metrics):
-        shown = next(((k, v) for k in _SHOWN for kk, v in metrics.items() if kk == k), None)
-        text = f"{shown[0]} {shown[1]:.4f}" if shown else ""
-        self.reporter.progress.update(self.reporter.step_task, completed=step + 1, status=text)
+# What the step bar shows, the first key a model's step logs have (all standard keys).
+_SHOWN = ("val_accuracy", "val_loss", "accuracy", "loss")
+_UNITS = {"epoch": "epochs", "round": "rounds", "fit": "fit"}
 
 
-class RichCvReporter(CvReporter):
+class RichProgress(Callback):
     """Draws progress on stderr and prints one line per finished fold."""
 
     def __init__(self, label: str):
@@ -36,8 +28,7 @@ class RichCvReporter(CvReporter):
             TextColumn("{task.fields[status]}"), console=err, transient=True,
         )
         self.fold_task = self.progress.add_task(f"{label} folds", total=None, status="")
-        self.step_task = self.progress.add_task("  epochs/rounds", total=None, status="")
-
+        self.step_task = self.progress.add_task("  steps", total=None, status="")
         self._started = False
 
     def __enter__(self):
@@ -47,19 +38,33 @@ class RichCvReporter(CvReporter):
         if self._started:  # started on the first fold, so errors before training print no empty bar
             self.progress.stop()
 
-    def note(self, message: str) -> None:
+    def on_note(self, message: str) -> None:
         note(message)
 
-    def fold_begin(self, fold: int, n_folds: int, n_fit: int, n_valid: int) -> None:
+    def on_run_begin(self, run: RunInfo) -> None:
+        if run.done:
+            note(f"{run.name}: folds {', '.join(map(str, run.done))} are already done; training "
+                 f"{', '.join(map(str, run.todo)) or 'none'}")
+        self.progress.update(self.fold_task, total=run.n_folds, completed=len(run.done))
+        self.progress.update(self.step_task, description=f"  {_UNITS.get(run.step_unit, run.step_unit)}")
+
+    def on_fold_begin(self, fold: int, info: FoldInfo) -> None:
         if not self._started:
             self.progress.start()
             self._started = True
-        self.progress.update(self.fold_task, total=n_folds, status=f"fold {fold}: fit {n_fit}, valid {n_valid}")
+        stop = f", stop {info.n_stop}" if info.n_stop else ""
+        self.progress.update(self.fold_task, status=f"fold {fold}: fit {info.n_fit}{stop}, valid {info.n_valid}")
+        self.progress.reset(self.step_task, total=None, completed=0, status="features")
 
-    def step_callback(self) -> StepCallback:
-        return _StepBar(self)
+    def on_train_begin(self, total_steps: int | None) -> None:
+        self.progress.reset(self.step_task, total=total_steps, completed=0, status="")
 
-    def fold_end(self, fold: int, result: dict[str, Any]) -> None:
+    def on_step_end(self, step: int, logs: dict[str, float]) -> None:
+        shown = next(((k, logs[k]) for k in _SHOWN if k in logs), None)
+        text = f"{shown[0]} {shown[1]:.4f}" if shown else ""
+        self.progress.update(self.step_task, completed=step + 1, status=text)
+
+    def on_fold_end(self, fold: int, logs: dict[str, Any]) -> None:
         self.progress.advance(self.fold_task)
-        err.print(f"  {self.label} fold {fold}: accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}, "
-                  f"fit {result['fit_seconds']:.1f}s")
+        err.print(f"  {self.label} fold {fold}: accuracy {logs['accuracy']:.4f}, macro-F1 {logs['macro_f1']:.4f}, "
+                  f"fit {logs['fit_seconds']:.1f}s")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kaggletk.cli._common import add_command, note, out
+from kaggletk.cli._common import add_command, add_data, note, out
 
 
 def register(sub) -> None:
@@ -18,8 +18,7 @@ def register(sub) -> None:
     p.add_argument("competition", metavar="COMP")
     p.add_argument("--runs", metavar="R1,R2,...", help="only these runs and blends (default: all on the chosen data)")
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: oof/<comp>/report/)")
-    p.add_argument("--data", default="auto", choices=("auto", "full", "sample"),
-                   help="which data's runs to report; auto: full when cached and used by a run, else sample")
+    add_data(p, "which data's runs to report; auto: full when cached and used by a run, else sample")
 
 
 def _report(args) -> int:

@@ -7,7 +7,11 @@ import json
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kaggletk.cli._common import add_command, err, note, out
+from kaggletk.callbacks import TrialInfo
+from kaggletk.cli._common import Notes, add_command, add_data, add_device, err, out
+from kaggletk.models import MODELS
+from kaggletk.tune._study import PRUNERS
+from kaggletk.views import VIEWS
 
 
 def register(sub) -> None:
@@ -18,8 +22,9 @@ def register(sub) -> None:
         "  kaggletk tune sign_mnist --model lgbm --storage postgresql://user:pw@db-host/optuna --study signs-lgbm   # one per machine",
     )
     p.add_argument("competition", metavar="COMP")
-    p.add_argument("--model", required=True, metavar="NAME")
-    p.add_argument("--view", help="feature view (default: the model's)")
+    p.add_argument("--model", required=True, metavar="NAME", choices=MODELS.names(),
+                   help=f"the model to tune ({', '.join(MODELS)})")
+    p.add_argument("--view", choices=VIEWS.names(), metavar="VIEW", help="feature view (default: the model's)")
     p.add_argument("--params", metavar="JSON|FILE", help="fixed parameters under the searched ones, e.g. '{\"epochs\": 10}'")
     p.add_argument("--trials", type=int, default=20, help="finished trials the study should hold (workers share them)")
     p.add_argument("--timeout", type=float, metavar="S", help="stop starting new trials after S seconds")
@@ -27,11 +32,12 @@ def register(sub) -> None:
     p.add_argument("--storage", metavar="URL", help="Optuna storage: sqlite:///PATH, postgresql://..., journal:PATH "
                                                       "(default: sqlite under oof/<comp>/)")
     p.add_argument("--study", metavar="NAME", help="study name (default: <comp>-<model>-<view>[-sample])")
-    p.add_argument("--pruner", default="median", choices=("median", "halving", "none"))
-    p.add_argument("--replicates", type=int, default=0, metavar="R", help="re-run the best params with R seeds: mean ± std")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
-    p.add_argument("--data", default="auto", choices=("auto", "full", "sample"))
-    p.add_argument("--seed", type=int, help="sampler seed (reproducible single-worker studies)")
+    p.add_argument("--pruner", default="median", choices=PRUNERS.names(), help="stops bad trials after a fold or inside one")
+    p.add_argument("--replicates", type=int, default=0, metavar="R",
+                   help="re-run the best params with R seeds and report mean ± std")
+    add_device(p)
+    add_data(p)
+    p.add_argument("--seed", type=int, help="seed of the TPE sampler (reproducible single-worker studies)")
     p.add_argument("--heartbeat", type=int, default=60, metavar="S",
                    help="seconds between a worker's heartbeats; a killed worker's trial is retried after 2xS")
 
@@ -41,76 +47,80 @@ def register(sub) -> None:
         "  kaggletk sweep sign_mnist --model xgb --view pca --param max_depth --values 3,6,9 --folds 2",
     )
     p.add_argument("competition", metavar="COMP")
-    p.add_argument("--model", required=True, metavar="NAME")
-    p.add_argument("--param", required=True, metavar="P")
-    p.add_argument("--values", required=True, metavar="V1,V2,...")
-    p.add_argument("--replicates", type=int, default=3, metavar="R")
-    p.add_argument("--view")
+    p.add_argument("--model", required=True, metavar="NAME", choices=MODELS.names(), help=f"the model ({', '.join(MODELS)})")
+    p.add_argument("--param", required=True, metavar="P", help="the parameter to vary, e.g. dropout or max_depth")
+    p.add_argument("--values", required=True, metavar="V1,V2,...", help="its values, comma-separated (numbers, true/false, text)")
+    p.add_argument("--replicates", type=int, default=3, metavar="R", help="seeds per value (default 3), for error bars")
+    p.add_argument("--view", choices=VIEWS.names(), metavar="VIEW", help="feature view (default: the model's)")
     p.add_argument("--params", metavar="JSON|FILE|tuned", help="the other parameters")
     p.add_argument("--folds", type=int, default=1, metavar="K", help="train on the first K saved folds (default 1)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
-    p.add_argument("--data", default="auto", choices=("auto", "full", "sample"))
+    add_device(p)
+    add_data(p)
     p.add_argument("--name", metavar="NAME", help="sweep name (default <model>-<view>-<param>[-sample])")
 
 
+
+class TrialProgress(Notes):
+    """A bar over trials and one line per finished trial."""
+
+    def __init__(self, what: str = "trials"):
+        self.progress = Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=err, transient=True)
+        self.task = None
+
+    def on_trials_begin(self, total: int, done: int) -> None:
+        if done < total:
+            self.progress.start()
+            self.task = self.progress.add_task("trials", total=total, completed=done)
+
+    def on_trial_end(self, trial: TrialInfo) -> None:
+        from kaggletk.metrics import get_metric
+
+        label = get_metric(trial.metric).label
+        shown = f"CV {label} {trial.score:.4f}" if trial.score is not None else "no score"
+        if trial.detail:
+            shown += f" ({trial.detail})" if trial.score is not None else f"; {trial.detail}"
+        params = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
+        err.print(f"  trial {trial.number}: {trial.state}, {shown}; {params}")
+        if self.task is not None:
+            self.progress.update(self.task, completed=trial.finished)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+
+
+def _request(args):
+    from kaggletk.cv import CvRequest
+
+    return CvRequest(args.competition, args.model, view=args.view, params=args.params, device=args.device,
+                     precision=args.precision, data=args.data)
+
+
 def _tune(args) -> int:
-    from kaggletk.tune import TuneReporter, run_tune
+    from kaggletk.metrics import get_metric
+    from kaggletk.tune import TuneOptions, run_tune
 
-    class Reporter(TuneReporter):
-        def __init__(self):
-            self.progress = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                     console=err, transient=True)
-            self.task = None
-
-        def note(self, message):
-            note(message)
-
-        def start(self, total, done):
-            if done < total:
-                self.progress.start()
-                self.task = self.progress.add_task("trials", total=total, completed=done)
-
-        def trial_end(self, trial, finished):
-            from kaggletk.tune import FOLD_STEP
-
-            state = trial.state.name.lower()
-            acc = trial.user_attrs.get("accuracy")
-            if acc is not None:
-                shown = f"CV accuracy {acc:.4f}"
-            elif trial.intermediate_values:
-                step = max(trial.intermediate_values)
-                value = trial.intermediate_values[step]
-                shown = (f"CV accuracy {1 - value:.4f} after {step - FOLD_STEP + 1} fold(s)" if step >= FOLD_STEP
-                         else f"validation loss {value:.4f} at epoch/round {step} of the first fold")
-            else:
-                shown = "no score"
-            params = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
-            err.print(f"  trial {trial.number}: {state}, {shown}; {params}")
-            if self.task is not None:
-                self.progress.update(self.task, completed=finished)
-
-        def stop(self):
-            if self.task is not None:
-                self.progress.stop()
-
-    reporter = Reporter()
+    options = TuneOptions(trials=args.trials, timeout=args.timeout, n_folds_used=args.folds, storage=args.storage,
+                          study=args.study, pruner=args.pruner, sampler_seed=args.seed, replicates=args.replicates,
+                          heartbeat_seconds=args.heartbeat)
+    progress = TrialProgress()
     try:
-        result = run_tune(args.competition, args.model, view=args.view, params=args.params, trials=args.trials, timeout=args.timeout,
-                          n_folds_used=args.folds, storage=args.storage, study=args.study, device=args.device, data=args.data,
-                          seed=args.seed, pruner=args.pruner, replicates=args.replicates, heartbeat_seconds=args.heartbeat,
-                          reporter=reporter)
+        result = run_tune(_request(args), options, callbacks=[progress])
     finally:
-        reporter.stop()
-    table = Table("trial", "CV accuracy", "seconds", "params", title=f"best trials of study {result.study_name} ({result.storage})")
+        progress.stop()
+    label = get_metric(result.metric).label
+    table = Table("trial", f"CV {label}", "seconds", "params", title=f"best trials of study {result.study_name} ({result.storage})")
     for row in result.trials[:5]:
-        table.add_row(str(row["number"]), f"{row['accuracy']:.4f}", f"{row['seconds'] or 0:.0f}",
+        table.add_row(str(row["number"]), f"{row['score']:.4f}", f"{row['seconds'] or 0:.0f}",
                       ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items()))
     out.print(table)
-    out.print(f"best CV accuracy {result.best_accuracy:.4f}; params saved to {result.tuned_file} (use: kaggletk cv "
-              f"{args.competition} --model {args.model} --params tuned)")
+    data = "" if args.data == "auto" else f" --data {args.data}"
+    out.print(f"best CV {label} {result.best_score:.4f}; params saved to {result.tuned_file} (use: kaggletk cv "
+              f"{args.competition} --model {args.model}{data} --params tuned)")
     if result.replicates:
         r = result.replicates
-        out.print(f"replicates ({len(r['seeds'])} seeds): accuracy {r['mean']:.4f} ± {r['std']:.4f}")
+        out.print(f"replicates ({len(r['seeds'])} seeds): {label} {r['mean']:.4f} ± {r['std']:.4f}")
     return 0
 
 
@@ -121,14 +131,13 @@ def _short(value) -> str:
 def _sweep(args) -> int:
     from kaggletk.tune import parse_values, run_sweep
 
-    def on_result(row):
-        err.print(f"  {args.param}={_short(row['value'])} seed {row['seed']}: accuracy {row['accuracy']:.4f} "
-                  f"({row['fit_seconds']:.0f}s)")
-
-    result = run_sweep(args.competition, args.model, args.param, parse_values(args.values), replicates=args.replicates,
-                       view=args.view, params=args.params, n_folds_used=args.folds, device=args.device, data=args.data,
-                       name=args.name, notify=note, on_result=on_result)
-    table = Table(args.param, "accuracy mean", "± std", "replicates", title=f"sweep of {args.param} ({result.path})")
+    progress = TrialProgress("replicates")
+    try:
+        result = run_sweep(_request(args), args.param, parse_values(args.values), replicates=args.replicates,
+                           n_folds_used=args.folds, name=args.name, callbacks=[progress])
+    finally:
+        progress.stop()
+    table = Table(args.param, "mean", "± std", "replicates", title=f"sweep of {args.param} ({result.path})")
     for row in result.summary:
         table.add_row(json.dumps(row["value"]), f"{row['mean']:.4f}", f"{row['std']:.4f}", str(row["n"]))
     out.print(table)

@@ -15,11 +15,9 @@ A variant is written to a temporary folder and renamed into place, so a reader n
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +26,8 @@ import numpy as np
 from kaggletk import __version__
 from kaggletk._lock import folder_lock
 from kaggletk._io import load_npy, read_json, recover_dir, replace_dir, save_npy, write_json
-from kaggletk.competition import Competition, load_competition
+from kaggletk.competition import Competition
 from kaggletk.data._base import RawData
-from kaggletk.data.source import read_source
 from kaggletk.errors import KaggletkError
 from kaggletk.workspace import Workspace, workspace
 
@@ -166,117 +163,3 @@ def read_cache(comp: Competition, variant: str, ws: Workspace | None = None) -> 
         source=manifest.get("source", ""),
         **arrays,
     )
-
-
-def _local_sources(comp: Competition) -> list[tuple[str, Path]]:
-    sources = []
-    env = os.environ.get("KAGGLETK_DATA_DIR")
-    if env:
-        root = Path(env)
-        sources.append(("KAGGLETK_DATA_DIR", root / comp.name if (root / comp.name).is_dir() else root))
-    if comp.debian_dir:
-        sources.append(("Debian package", Path(comp.debian_dir)))
-    return sources
-
-
-def _kaggle_source(comp: Competition) -> Callable[[Path], Path] | None:
-    """The Kaggle download step, when the competition names a Kaggle source and the client is set up."""
-    if not (comp.kaggle_dataset or comp.kaggle_competition):
-        return None
-    try:
-        from kaggletk.kaggle import download_data
-    except ImportError:
-        return None
-    return lambda dest: download_data(comp, dest)
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    dataset: Dataset
-    source: str
-    from_cache: bool
-    seconds: float
-
-
-def fetch(name: str, source: Path | None = None, *, use_kaggle: bool = True, ws: Workspace | None = None) -> FetchResult:
-    """Build (or reuse) the full-data cache of competition ``name``.
-
-    Sources are tried in order: the cache; ``source`` (``--from``) or ``$KAGGLETK_DATA_DIR``; the
-    competition's Debian folder; the Kaggle API. With ``source`` given, only it is read and the
-    cache is rebuilt from it.
-    """
-    ws = ws or workspace()
-    comp = load_competition(name, ws)
-    start = time.perf_counter()
-    if source is not None:
-        raw = read_source(Path(source), comp)
-        write_cache(comp, raw, "full", str(source), ws)
-        return FetchResult(_must_read(comp, ws), str(source), False, time.perf_counter() - start)
-    cached = read_cache(comp, "full", ws)
-    if cached is not None:
-        return FetchResult(cached, "cache", True, time.perf_counter() - start)
-    tried = []
-    for label, folder in _local_sources(comp):
-        if folder.is_dir():
-            raw = read_source(folder, comp)
-            write_cache(comp, raw, "full", str(folder), ws)
-            return FetchResult(_must_read(comp, ws), f"{label} {folder}", False, time.perf_counter() - start)
-        tried.append(f"{label} {folder} (absent)")
-    downloader = _kaggle_source(comp) if use_kaggle else None
-    if downloader is not None:
-        with tempfile.TemporaryDirectory(prefix="kaggletk-download-") as tmp:
-            folder = downloader(Path(tmp))
-            raw = read_source(folder, comp)
-            origin = f"Kaggle {comp.submission_slug() or comp.kaggle_dataset}"
-            write_cache(comp, raw, "full", origin, ws)
-        return FetchResult(_must_read(comp, ws), origin, False, time.perf_counter() - start)
-    tried.append("Kaggle (no Kaggle source declared)" if not (comp.kaggle_dataset or comp.kaggle_competition) else "Kaggle (skipped)")
-    raise KaggletkError(
-        f"no data found for {comp.name} (tried: {'; '.join(tried)}); use `kaggletk fetch {comp.name} --from FOLDER` or set KAGGLETK_DATA_DIR"
-    )
-
-
-def _must_read(comp: Competition, ws: Workspace) -> Dataset:
-    dataset = read_cache(comp, "full", ws)
-    assert dataset is not None
-    return dataset
-
-
-def load_sample(comp: Competition, ws: Workspace | None = None) -> Dataset:
-    """The small real sample shipped in ``competitions/<name>/sample/``, cached on first use."""
-    cached = read_cache(comp, "sample", ws)
-    if cached is not None:
-        return cached
-    assert comp.folder is not None
-    sample_folder = comp.folder / "sample"
-    if not sample_folder.is_dir():
-        raise KaggletkError(f"{sample_folder}: no sample data shipped for {comp.name}; fetch the full data with `kaggletk fetch {comp.name}`")
-    write_cache(comp, read_source(sample_folder, comp), "sample", str(sample_folder), ws)
-    dataset = read_cache(comp, "sample", ws)
-    assert dataset is not None
-    return dataset
-
-
-def load_dataset(name: str, data: str = "auto", ws: Workspace | None = None, notify: Callable[[str], None] | None = None) -> Dataset:
-    """The data a run trains on.
-
-    Parameters
-    ----------
-    data : {"auto", "full", "sample"}
-        ``auto`` uses the full data when it is cached or found in a local source, else the
-        bundled sample (saying so through ``notify``). ``full`` fails when there is no full data.
-    """
-    ws = ws or workspace()
-    comp = load_competition(name, ws)
-    if data == "sample":
-        return load_sample(comp, ws)
-    if data not in ("auto", "full"):
-        raise KaggletkError(f"--data {data!r}: use auto, full or sample")
-    try:
-        return fetch(name, use_kaggle=False, ws=ws).dataset
-    except KaggletkError as exc:
-        if data == "full" or not str(exc).startswith("no data found"):
-            raise
-    if notify is not None:
-        notify(f"no full data for {name} (run `kaggletk fetch {name}`); using the bundled sample")
-    return load_sample(comp, ws)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,10 +90,3 @@ class Folds:
         parts = assign_folds(sub_y, scheme, n_parts, self.seed + 1 + fold, groups)
         stop = parts == 0
         return train_idx[~stop], train_idx[stop]
-
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for fold in range(self.n_splits):
-            yield self.split(fold)
-
-    def __len__(self) -> int:
-        return self.n_splits

@@ -115,15 +115,3 @@ def dataset_groups(dataset, ws=None) -> np.ndarray:
     meta = {"threshold": grouping.threshold, "test_median": grouping.test_median, "scan": grouping.scan}
     save_npz(path, groups=grouping.groups.astype(np.int32), meta=np.array(json.dumps(meta)))
     return grouping.groups
-
-
-def grouping_meta(dataset, ws=None) -> dict | None:
-    """The threshold scan saved with a dataset's groups (None before they are computed)."""
-    import json
-
-    from kaggletk.workspace import workspace
-
-    path = (ws or workspace()).comp_oof_dir(dataset.competition.name) / "folds" / f"groups-{dataset.fingerprint}.npz"
-    if not path.exists():
-        return None
-    return json.loads(str(load_npz(path)["meta"]))

@@ -1,34 +1,26 @@
-"""Model adapters behind one interface (``kaggletk.models._base.Model``), one file each.
+"""Model adapters behind one interface (``Model``), one file each, registered by name.
 
-The registry maps a model name to ``module:Class``; modules are imported on first use so that
-TensorFlow is loaded only by the Keras models. Adding a model is one file plus one line here.
+Entries are ``module:Class`` strings, imported on first use, so TensorFlow is loaded only by the
+Keras models. Adding a model is one file plus one line here; nothing else in kaggletk names it.
 """
 
-from __future__ import annotations
+from kaggletk._registry import Registry
+from kaggletk.models._base import Model, Range
 
-import importlib
-
-from kaggletk.errors import KaggletkError
-from kaggletk.models._base import Model, StepCallback
-
-MODELS: dict[str, str] = {
-    "mlp": "kaggletk.models.mlp:MlpModel",
-    "lenet5": "kaggletk.models.lenet5:LeNet5Model",
-    "cnn": "kaggletk.models.cnn:CnnModel",
-    "resnet": "kaggletk.models.resnet:ResNetModel",
-    "xgb": "kaggletk.models.xgb:XgbModel",
-    "lgbm": "kaggletk.models.lgbm:LgbmModel",
-    "rf": "kaggletk.models.rf:RandomForestModel",
-    "logreg": "kaggletk.models.logreg:LogRegModel",
-}
+MODELS: Registry[type[Model]] = Registry("model", "--model")
+MODELS.register("mlp", "kaggletk.models.mlp:MlpModel")
+MODELS.register("lenet5", "kaggletk.models.lenet5:LeNet5Model")
+MODELS.register("cnn", "kaggletk.models.cnn:CnnModel")
+MODELS.register("resnet", "kaggletk.models.resnet:ResNetModel")
+MODELS.register("xgb", "kaggletk.models.xgb:XgbModel")
+MODELS.register("lgbm", "kaggletk.models.lgbm:LgbmModel")
+MODELS.register("rf", "kaggletk.models.rf:RandomForestModel")
+MODELS.register("logreg", "kaggletk.models.logreg:LogRegModel")
 
 
 def get_model_class(name: str) -> type[Model]:
     """The adapter class registered as ``name``."""
-    if name not in MODELS:
-        raise KaggletkError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
-    module_name, class_name = MODELS[name].split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return MODELS.get(name)
 
 
-__all__ = ["MODELS", "Model", "StepCallback", "get_model_class"]
+__all__ = ["MODELS", "Model", "Range", "get_model_class"]

@@ -1,35 +1,58 @@
-"""The model interface every adapter implements, in the spirit of scikit-learn's estimators.
+"""The model interface: the base class owns the flow, an adapter writes what is specific to its library.
 
-Parameters go in through ``__init__`` unchanged; learned state gets a trailing underscore
-(``model_``, ``history_``, ``best_iteration_``). ``get_params()`` is enough to rebuild the model
-for a manifest. Native library parameters are passed through under their own names.
+As in AutoGluon's ``AbstractModel``, ``Model.fit`` is concrete: it validates the inputs, resolves
+the device, wires the callbacks, records the history under standard keys, decides which rows
+early stopping may watch, and turns a library's GPU failure into one line. An adapter writes
+``default_params``, ``search_space``, ``_fit`` and ``_predict_proba`` (and ``_stops_early``
+when it chooses its length on stopping rows).
+
+As in scikit-learn, parameters go in through ``__init__`` unchanged (a documented ``params`` dict
+of native parameter names, plus ``n_classes``, ``device``, ``seed``, ``precision``), learned
+state gets a trailing underscore, and ``get_params``/``set_params`` make a model ``clone``-able
+and usable in a ``Pipeline`` or ``cross_val_score`` on a view's features.
+
+Honest CV by construction: ``fit`` hands stopping rows (``X_stop``/``y_stop``) to ``_fit`` only
+when the model declares that it stops early; otherwise it drops them, so they cannot influence the
+model. The CV runner gives stopping rows only from the training part of a fold, never the
+held-out rows it scores (``tests/test_model_contract.py`` checks both for every registered model).
 """
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from kaggletk.callbacks import CallbackList, split_callbacks
 from kaggletk.errors import KaggletkError
 
 
-class StepCallback:
-    """Called after every epoch or boosting round; the kaggletk-level extension point.
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a numeric parameter, for a one-line refusal that states them."""
 
-    Adapters translate it into their library's callback (Keras ``Callback``, XGBoost
-    ``TrainingCallback``, a LightGBM callback function). Set ``stop_training = True`` to stop.
-    """
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
 
-    stop_training: bool = False
+    def contains(self, value: float) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+            return False
+        return True
 
-    def on_train_begin(self, total_steps: int | None) -> None:
-        """``total_steps``: the most epochs or rounds this fit can run."""
-
-    def on_step_end(self, step: int, metrics: dict[str, float]) -> None:
-        """``step`` counts from 0; ``metrics`` e.g. ``{"loss": .., "val_accuracy": ..}``."""
+    def __str__(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"{'<' if self.high_open else '<='} {self.high:g}"
 
 
 class Model(ABC):
@@ -37,27 +60,50 @@ class Model(ABC):
 
     Parameters
     ----------
-    n_classes : int
-        Number of classes; labels passed to ``fit`` are class indices 0..n_classes-1.
     params : dict, optional
-        Overrides of ``default_params()``; the adapter's library receives them under their own names.
+        Overrides of ``default_params()``, under the library's own parameter names.
+    n_classes : int, optional
+        Number of classes; ``fit`` takes labels 0..n_classes-1. Default: ``max(y) + 1``.
     device : {"auto", "cpu", "gpu"}
+        ``auto`` uses a GPU when one is visible and the model can; ``gpu`` insists on one.
     seed : int
         Seeds every random source the model uses, so CPU runs are reproducible.
+    precision : {"auto", "float32", "bfloat16", "mixed_float16"}
+        Compute precision of neural networks (ignored by the others); see ``kaggletk.models._device``.
+
+    Examples
+    --------
+    >>> from kaggletk.models import get_model_class
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 4)).astype(np.float32); y = (X[:, 0] > 0).astype(int)
+    >>> model = get_model_class("logreg")({"C": 1.0}).fit(X, y)
+    >>> model.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> model.get_params()["params"]
+    {'C': 1.0}
     """
 
     name: ClassVar[str]
-    views: ClassVar[tuple[str, ...]]
+    accepts: ClassVar[str] = "flat"  # the kind of view it takes: "flat" (n, d) or "image" (n, h, w, c)
     default_view: ClassVar[str]
     supports_gpu: ClassVar[bool] = False
-    # Whether unknown parameter names go through to the library (native APIs with many options).
+    library: ClassVar[str] = ""  # for messages ("XGBoost")
+    gpu_hint: ClassVar[str] = ""  # how to get the library's GPU build
+    step_unit: ClassVar[str] = "fit"  # one on_step_end per "epoch", "round", or one "fit"
+    # Unknown parameter names go through to the library (native APIs with many options).
     pass_through_params: ClassVar[bool] = False
+    _estimator_type = "classifier"  # scikit-learn < 1.6
 
-    def __init__(self, n_classes: int, params: dict[str, Any] | None = None, device: str = "auto", seed: int = 0):
+    def __init__(self, params: dict[str, Any] | None = None, *, n_classes: int | None = None, device: str = "auto",
+                 seed: int = 0, precision: str = "auto"):
+        self.params = params
         self.n_classes = n_classes
-        self.params = params or {}
         self.device = device
         self.seed = seed
+        self.precision = precision
+
+    # ------------------------------------------------------------------ what an adapter writes
 
     @classmethod
     @abstractmethod
@@ -69,60 +115,218 @@ class Model(ABC):
     def search_space(cls, trial) -> dict[str, Any]:
         """Parameters suggested by an Optuna ``trial`` (merged over ``default_params()``)."""
 
-    def get_params(self) -> dict[str, Any]:
-        return {"n_classes": self.n_classes, "params": self.resolved_params(), "device": self.device, "seed": self.seed}
-
-    def resolved_params(self) -> dict[str, Any]:
-        return {**self.default_params(), **self.params}
-
-    @classmethod
-    def check_params(cls, params: dict[str, Any]) -> dict[str, Any]:
-        """Validate user parameters against ``default_params()``: known names and matching types."""
-        defaults = cls.default_params()
-        for key, value in params.items():
-            if key not in defaults:
-                if cls.pass_through_params:
-                    continue
-                raise KaggletkError(
-                    f"--params: unknown parameter {key!r} for model {cls.name}; known: {', '.join(sorted(defaults))}"
-                )
-            expected = defaults[key]
-            if not _same_kind(expected, value):
-                raise KaggletkError(
-                    f"--params: {key!r} for model {cls.name} must be {_kind_name(expected)}, got {value!r} ({type(value).__name__})"
-                )
-        return params
-
     @abstractmethod
-    def fit(self, X: np.ndarray, y: np.ndarray, X_valid: np.ndarray | None = None, y_valid: np.ndarray | None = None,
-            callbacks: Sequence[Any] = ()) -> Model:
-        """Train on ``X`` (n, ...) float32 and ``y`` (n,) int class indices.
+    def _fit(self, X: np.ndarray, y: np.ndarray, X_stop: np.ndarray | None, y_stop: np.ndarray | None,
+             native_callbacks: list[Any], checkpoint_dir: Any) -> None:
+        """Train; call ``self._begin(total)`` once and ``self._step(i, logs)`` per epoch or round.
 
-        ``X_valid``/``y_valid`` drive early stopping (see ``stops_early``). ``callbacks`` holds ``StepCallback``
-        instances and/or native callbacks of the adapter's library.
+        ``X_stop``/``y_stop`` are given only when ``stops_early`` is true. ``native_callbacks``
+        are callbacks of the library itself (Keras ``Callback``, XGBoost ``TrainingCallback``...).
+        ``checkpoint_dir``, when given, is where a resumable fit may keep its state between steps.
         """
 
     @abstractmethod
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities, ndarray of shape (n, n_classes), float32, rows summing to 1."""
+    def _predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, n_classes); ``predict_proba`` normalises them."""
 
     @classmethod
-    def stops_early(cls, params: dict[str, Any]) -> bool:
-        """Whether ``fit`` with these params chooses its length (epochs, rounds) on the validation rows it is given.
-
-        The CV then gives it rows of the training part to stop on, not the held-out fold it scores.
-        """
+    def _stops_early(cls, params: dict[str, Any]) -> bool:
+        """Whether ``fit`` with these params chooses its length (epochs, rounds) on stopping rows."""
         return False
 
     @classmethod
-    def pruning_callback(cls, trial) -> Any | None:
-        """Optuna's integration callback that reports this model's validation loss per epoch or round
-        (lower is better) so a pruner can stop a bad trial inside a fold; None when there is none."""
+    def param_ranges(cls) -> dict[str, Range | tuple]:
+        """Valid ranges (``Range``) or choices (a tuple) of parameters, checked by ``check_params``."""
+        return {}
+
+    @classmethod
+    def known_params(cls) -> set[str] | None:
+        """Every parameter name the library accepts when ``pass_through_params`` (None: any)."""
         return None
 
-    # Filled by fit where the library has them.
-    history_: dict[str, list[float]] | None = None
-    best_iteration_: int | None = None
+    # ------------------------------------------------------------------ scikit-learn conventions
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments, unchanged (``sklearn.base.clone`` rebuilds the model from them)."""
+        return {"params": self.params, "n_classes": self.n_classes, "device": self.device, "seed": self.seed,
+                "precision": self.precision}
+
+    def set_params(self, **params: Any) -> Model:
+        """Set constructor arguments; ``params__<name>=value`` sets one entry of ``params``."""
+        valid = self.get_params()
+        for key, value in params.items():
+            if key.startswith("params__"):
+                self.params = {**(self.params or {}), key[len("params__"):]: value}
+            elif key in valid:
+                setattr(self, key, value)
+            else:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; valid: {', '.join(valid)} "
+                                 "or params__<name>")
+        return self
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags(), input_tags=InputTags(allow_nan=False))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != _DEFAULTS.get(k))
+        return f"{type(self).__name__}({shown})"
+
+    def resolved_params(self) -> dict[str, Any]:
+        return {**self.default_params(), **(self.params or {})}
+
+    @property
+    def stops_early(self) -> bool:
+        """Whether this model, with its params, picks its length on stopping rows (and so gets them in ``fit``)."""
+        return self._stops_early(self.resolved_params())
+
+    # ------------------------------------------------------------------ the flow the base class owns
+
+    def fit(self, X: np.ndarray, y: np.ndarray, *, X_stop: np.ndarray | None = None, y_stop: np.ndarray | None = None,
+            callbacks: Sequence[Any] = (), checkpoint_dir: Any = None) -> Model:
+        """Train on ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d) for flat views or (n, h, w, c) for images, float32
+        y : ndarray of shape (n,), int class indices 0..n_classes-1
+        X_stop, y_stop : optional rows for early stopping (of the training data, never the rows
+            to be scored); used only when ``stops_early``, ignored otherwise.
+        callbacks : kaggletk ``Callback`` objects (``on_train_begin``, ``on_step_end`` with standard
+            keys) and/or native callbacks of the model's library.
+        checkpoint_dir : optional folder where a resumable fit keeps its state.
+
+        Returns
+        -------
+        self, with ``history_`` (dict of per-step lists under standard keys), ``best_iteration_``,
+        ``classes_``, ``n_classes_`` and ``device_``.
+        """
+        from kaggletk.models._device import resolve_device
+
+        X = self._check_X(X, "X")
+        y = _check_y(y, len(X), "y")
+        self.n_classes_ = int(self.n_classes if self.n_classes is not None else int(y.max()) + 1)
+        if y.max(initial=0) >= self.n_classes_:
+            raise ValueError(f"y holds class {int(y.max())} but n_classes is {self.n_classes_}")
+        self.classes_ = np.arange(self.n_classes_)
+        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        self.device_ = resolve_device(self.device, self.name, self.supports_gpu)
+        if self.stops_early and X_stop is not None and y_stop is not None:
+            X_stop, y_stop = self._check_X(X_stop, "X_stop"), _check_y(y_stop, len(X_stop), "y_stop")
+        else:
+            X_stop = y_stop = None
+        self._observers, native = split_callbacks(callbacks)
+        self._callback_error: BaseException | None = None
+        self.history_: dict[str, list[float]] = {}
+        self.best_iteration_: int | None = None
+        try:
+            self._fit(X, y, X_stop, y_stop, native, checkpoint_dir)
+        except KaggletkError:
+            raise
+        except Exception as exc:
+            if exc is self._callback_error or self.device_ != "gpu":
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise KaggletkError(f"--device gpu: {self.library or self.name} cannot use the GPU ({first}); "
+                                f"{self.gpu_hint + ' or ' if self.gpu_hint else ''}use --device cpu") from exc
+        finally:
+            self._observers = CallbackList()
+        return self
+
+    def _begin(self, total_steps: int | None) -> None:
+        """Adapters call this once, before the first step."""
+        self._guard(self._observers.on_train_begin, total_steps)
+
+    def _step(self, step: int, logs: dict[str, float]) -> bool:
+        """Adapters call this after every epoch or round; returns whether a callback asked to stop."""
+        logs = {k: float(v) for k, v in logs.items()}
+        for key, value in logs.items():
+            self.history_.setdefault(key, []).append(value)
+        self._guard(self._observers.on_step_end, step, logs)
+        return self._observers.stop_training
+
+    def _guard(self, hook, *args) -> None:
+        try:
+            hook(*args)
+        except BaseException as exc:  # a callback's exception (TrialPruned...) goes through untranslated
+            self._callback_error = exc
+            raise
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, ndarray of shape (n, n_classes), float32, rows summing to 1."""
+        if not hasattr(self, "classes_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        proba = np.asarray(self._predict_proba(self._check_X(X, "X")))
+        if proba.shape[1] != self.n_classes_:
+            raise ValueError(f"{self.name} predicted {proba.shape[1]} classes, expected {self.n_classes_}")
+        return normalise_proba(proba)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class indices, ndarray of shape (n,), int64."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy of ``predict(X)`` against ``y`` (scikit-learn's classifier convention)."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    def _check_X(self, X: np.ndarray, name: str) -> np.ndarray:
+        X = np.asarray(X)
+        want = 2 if self.accepts == "flat" else 4
+        if X.ndim != want:
+            shape = "(n, features)" if want == 2 else "(n, height, width, channels)"
+            raise ValueError(f"{self.name}: {name} has shape {X.shape}; expected {shape} from a {self.accepts} view")
+        if X.dtype != np.float32:
+            X = X.astype(np.float32)
+        return X
+
+    # ------------------------------------------------------------------ validation at the boundary
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Validate user parameters: known names (closest one suggested), matching types, valid ranges."""
+        defaults = cls.default_params()
+        known = cls.known_params() if cls.pass_through_params else set(defaults)
+        ranges = cls.param_ranges()
+        for key, value in params.items():
+            if known is not None and key not in known and key not in defaults:
+                # the documented names first (an adapter's defaults), then every name the library knows
+                close = (difflib.get_close_matches(key, sorted(defaults), n=1)
+                         or difflib.get_close_matches(key, sorted(set(known) | set(defaults)), n=1))
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                listing = "" if cls.pass_through_params else f"known: {', '.join(sorted(defaults))}"
+                raise KaggletkError(f"--params: unknown parameter {key!r} for model {cls.name}; {hint}{listing}".rstrip("; "))
+            expected = defaults.get(key)
+            if key in defaults and not _same_kind(expected, value):
+                raise KaggletkError(
+                    f"--params: {key!r} for model {cls.name} must be {_kind_name(expected)}, got {value!r} ({type(value).__name__})"
+                )
+            rule = ranges.get(key)
+            if isinstance(rule, Range) and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                    and not rule.contains(value):
+                raise KaggletkError(f"--params: {key!r} for model {cls.name} must be in {rule}, got {value!r}")
+            if isinstance(rule, tuple) and value not in rule:
+                raise KaggletkError(f"--params: {key!r} for model {cls.name} must be one of "
+                                    f"{', '.join(map(repr, rule))}, got {value!r}")
+        return params
+
+
+_DEFAULTS = {"params": None, "n_classes": None, "device": "auto", "seed": 0, "precision": "auto"}
+
+
+def _check_y(y: np.ndarray, n: int, name: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(f"{name} has shape {y.shape}; expected ({n},) class indices")
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and np.array_equal(y, np.rint(y)):
+            y = y.astype(np.int64)
+        else:
+            raise ValueError(f"{name} must hold integer class indices 0..n_classes-1, got dtype {y.dtype}")
+    if len(y) and y.min() < 0:
+        raise ValueError(f"{name} holds a negative class index {int(y.min())}")
+    return y.astype(np.int64, copy=False)
 
 
 def _same_kind(expected: Any, value: Any) -> bool:

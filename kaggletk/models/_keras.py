@@ -1,6 +1,9 @@
-"""Shared Keras machinery: compile, train with callbacks, record History, predict with TTA.
+"""Shared Keras machinery: compile, train with callbacks, predict with test-time augmentation.
 
-TensorFlow is imported here and only when a Keras model is built, so ``kaggletk --help`` stays fast.
+TensorFlow is imported here and only when a Keras model is fitted, so ``kaggletk --help`` stays
+fast. Subclasses build the network (``build``) and may add training-time augmentation layers and
+test-time views; this class owns the optimiser, the schedule, early stopping on stopping rows, the
+device and precision, and the bridge from Keras' epoch logs to the base class's history.
 """
 
 from __future__ import annotations
@@ -8,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from kaggletk.models._base import Model, StepCallback, normalise_proba
+from kaggletk.models._base import Model, Range
 
 
 @contextlib.contextmanager
@@ -53,22 +55,34 @@ def import_keras():
     return keras
 
 
-def _step_callback_adapter(keras, callback: StepCallback, epochs: int):
-    class _Adapter(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            callback.on_train_begin(epochs)
+_KERAS_POLICY = {"float32": "float32", "bfloat16": "mixed_bfloat16", "mixed_float16": "mixed_float16"}
+
+
+@contextlib.contextmanager
+def dtype_policy(keras, precision: str):
+    """Layers built in the block compute in ``precision`` (weights stay float32); the global policy is restored."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(_KERAS_POLICY[precision])
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _bridge(keras, model: Model):
+    class StepBridge(keras.callbacks.Callback):
+        """Epoch logs -> ``Model._step`` (history under standard keys, kaggletk callbacks, stop requests)."""
 
         def on_epoch_end(self, epoch, logs=None):
-            callback.on_step_end(epoch, {k: float(v) for k, v in (logs or {}).items()})
-            if callback.stop_training:
+            if model._step(epoch, logs or {}):
                 self.model.stop_training = True
 
-    return _Adapter()
+    return StepBridge()
 
 
 def _learning_rate_logger(keras):
     class LearningRateLogger(keras.callbacks.Callback):
-        """Puts the optimiser's current learning rate into the epoch logs (and so the History)."""
+        """Puts the optimiser's current learning rate into the epoch logs (and so the history)."""
 
         def on_epoch_end(self, epoch, logs=None):
             if logs is not None:
@@ -81,22 +95,27 @@ class KerasModel(Model):
     """Base of the Keras adapters. Subclasses build the network; this class trains it.
 
     Common parameters: ``epochs``, ``batch_size``, ``learning_rate``, ``patience`` (early stopping
-    on validation loss, best weights restored), ``schedule`` (``plateau``: ReduceLROnPlateau;
-    ``cosine``: cosine decay over ``epochs``), ``tta`` (test-time augmentation in predict_proba).
+    on the stopping rows' loss, best weights restored), ``schedule`` (``plateau``: ReduceLROnPlateau;
+    ``cosine``: cosine decay over ``epochs``), ``tta`` (test-time augmentation in predict_proba),
+    ``deterministic`` (TensorFlow's deterministic ops, for reproducible CPU runs).
     """
 
     supports_gpu = True
+    library = "TensorFlow"
+    gpu_hint = "install the gpu extra (pip install -e '.[gpu]')"
+    step_unit = "epoch"
 
     @classmethod
-    def stops_early(cls, params):
-        return True  # early stopping and ReduceLROnPlateau both watch the validation loss
+    def _stops_early(cls, params):
+        # Early stopping (``patience``) and ReduceLROnPlateau (``schedule="plateau"``) both watch the stopping rows'
+        # loss; a fixed-length schedule (``patience: null`` with ``cosine``) needs no stopping rows.
+        return bool(params.get("patience")) or params.get("schedule") == "plateau"
 
     @classmethod
-    def pruning_callback(cls, trial):
-        import_keras()
-        from optuna_integration import KerasPruningCallback
-
-        return KerasPruningCallback(trial, "val_loss")
+    def param_ranges(cls):
+        return {"epochs": Range(1, None), "batch_size": Range(1, None), "learning_rate": Range(0, None, low_open=True),
+                "patience": Range(1, None), "dropout": Range(0, 1, high_open=True), "dense_dropout": Range(0, 1, high_open=True),
+                "l2": Range(0, None), "schedule": ("plateau", "cosine", "constant")}
 
     def build(self, keras, input_shape: tuple[int, ...]):
         raise NotImplementedError
@@ -105,23 +124,33 @@ class KerasModel(Model):
         """Keras preprocessing layers active in training only (none by default)."""
         return []
 
-    def _prepare(self, keras):
+    def tta_views(self, X: np.ndarray) -> list[np.ndarray]:
+        """The inputs averaged at prediction time: the image itself unless the subclass adds more."""
+        return [X]
+
+    def _device_scope(self):
         import tensorflow as tf
 
         from kaggletk.errors import KaggletkError
-        from kaggletk.models._device import resolve_device
 
-        if resolve_device(self.device, self.name, self.supports_gpu) == "gpu" and not tf.config.list_physical_devices("GPU"):
-            raise KaggletkError("--device gpu: TensorFlow sees no GPU (CUDA libraries missing?); install the gpu extra "
-                                "(pip install -e '.[gpu]') or use --device cpu")
-        keras.utils.set_random_seed(self.seed)
-        if self.resolved_params().get("deterministic", True):
-            tf.config.experimental.enable_op_determinism()
+        if self.device_ == "gpu":
+            if not tf.config.list_physical_devices("GPU"):
+                raise KaggletkError("--device gpu: TensorFlow sees no GPU (CUDA libraries missing?); install the gpu extra "
+                                    "(pip install -e '.[gpu]') or use --device cpu")
+            return tf.device("/GPU:0")
+        return tf.device("/CPU:0")
 
-    def fit(self, X, y, X_valid=None, y_valid=None, callbacks: Sequence[Any] = ()):
+    def _fit(self, X, y, X_stop, y_stop, native_callbacks, checkpoint_dir):
+        import tensorflow as tf
+
+        from kaggletk.models._device import resolve_precision
+
         keras = import_keras()
-        self._prepare(keras)
         p = self.resolved_params()
+        self.precision_ = resolve_precision(self.precision, self.device_)
+        keras.utils.set_random_seed(self.seed)
+        if p.get("deterministic", True):
+            tf.config.experimental.enable_op_determinism()
         epochs = int(p["epochs"])
         steps_per_epoch = int(np.ceil(len(X) / p["batch_size"]))
         if p.get("schedule") == "cosine":
@@ -129,36 +158,32 @@ class KerasModel(Model):
                 p["learning_rate"], decay_steps=max(1, epochs * steps_per_epoch), alpha=0.01)
         else:
             learning_rate = p["learning_rate"]
-        model = self.build(keras, X.shape[1:])
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        has_valid = X_valid is not None and y_valid is not None
-        native: list = [_learning_rate_logger(keras)]
-        if has_valid:
-            native.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=p["patience"], restore_best_weights=True))
-            if p.get("schedule") == "plateau":
-                native.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, p["patience"] // 2),
-                                                                min_lr=1e-5))
-        for cb in callbacks:
-            native.append(_step_callback_adapter(keras, cb, epochs) if isinstance(cb, StepCallback) else cb)
-        history = model.fit(
-            X, y.astype(np.int32), validation_data=(X_valid, y_valid.astype(np.int32)) if has_valid else None,
-            epochs=epochs, batch_size=p["batch_size"], callbacks=native, verbose=0, shuffle=True,
-        )
+        with self._device_scope():
+            with dtype_policy(keras, self.precision_):
+                model = self.build(keras, X.shape[1:])
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            callbacks: list[Any] = [_learning_rate_logger(keras), _bridge(keras, self)]
+            if X_stop is not None:
+                if p.get("patience"):
+                    callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=p["patience"],
+                                                                   restore_best_weights=True))
+                if p.get("schedule") == "plateau":
+                    callbacks.append(keras.callbacks.ReduceLROnPlateau(
+                        monitor="val_loss", factor=0.5, patience=max(1, (p.get("patience") or 2) // 2), min_lr=1e-5))
+            callbacks += list(native_callbacks)
+            self._begin(epochs)
+            model.fit(X, y.astype(np.int32), validation_data=(X_stop, y_stop.astype(np.int32)) if X_stop is not None else None,
+                      epochs=epochs, batch_size=p["batch_size"], callbacks=callbacks, verbose=0, shuffle=True)
         self.model_ = model
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         losses = self.history_.get("val_loss") or self.history_.get("loss") or [0.0]
         self.best_iteration_ = int(np.argmin(losses))
-        return self
 
-    def tta_views(self, X: np.ndarray) -> list[np.ndarray]:
-        """The inputs averaged at prediction time: the image itself unless the subclass adds more."""
-        return [X]
-
-    def predict_proba(self, X):
+    def _predict_proba(self, X):
         p = self.resolved_params()
         views = self.tta_views(X) if p.get("tta", False) else [X]
-        total = np.zeros((len(X), self.n_classes), dtype=np.float64)
-        for view in views:
-            total += self.model_.predict(view, batch_size=1024, verbose=0)
-        return normalise_proba(total / len(views))
+        total = np.zeros((len(X), self.n_classes_), dtype=np.float64)
+        with self._device_scope():
+            for view in views:
+                total += self.model_.predict(view, batch_size=1024, verbose=0)
+        return total / len(views)

@@ -1,18 +1,21 @@
-"""Shared code of the scikit-learn adapters: one estimator, no epochs, CPU only."""
+"""Shared code of the scikit-learn adapters: one estimator, fitted in one step, CPU only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from kaggletk.errors import KaggletkError
-from kaggletk.models._base import Model, StepCallback, normalise_proba
+from kaggletk.models._base import Model
 
 
 class SklearnModel(Model):
     """Wraps a scikit-learn classifier built by ``make_estimator(params)``."""
 
     supports_gpu = False
+    library = "scikit-learn"
+    step_unit = "fit"
     pass_through_params = True  # any scikit-learn parameter of the estimator, under its own name
 
     def make_estimator(self, params: dict[str, Any]):
@@ -21,7 +24,7 @@ class SklearnModel(Model):
     @classmethod
     def check_params(cls, params):
         params = super().check_params(params)
-        model = cls(n_classes=2, params=params)
+        model = cls(params)
         try:
             estimator = model.make_estimator(model.resolved_params())
             final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
@@ -31,26 +34,16 @@ class SklearnModel(Model):
             raise KaggletkError(f"--params for model {cls.name}: {str(exc).splitlines()[0]}") from exc
         return params
 
-    def fit(self, X, y, X_valid=None, y_valid=None, callbacks: Sequence[Any] = ()):
-        from kaggletk.models._device import resolve_device
-
-        resolve_device(self.device, self.name, self.supports_gpu)
-        steps = [cb for cb in callbacks if isinstance(cb, StepCallback)]
-        for cb in steps:
-            cb.on_train_begin(1)
+    def _fit(self, X, y, X_stop, y_stop, native_callbacks, checkpoint_dir):
+        self._begin(1)
         self.model_ = self.make_estimator(self.resolved_params()).fit(X, y)
-        if X_valid is not None and y_valid is not None:
-            valid_accuracy = float((self.model_.predict(X_valid) == y_valid).mean())
-            for cb in steps:
-                cb.on_step_end(0, {"val_accuracy": valid_accuracy})
-        return self
+        self._step(0, {})
 
-    def predict_proba(self, X):
+    def _predict_proba(self, X):
         proba = self.model_.predict_proba(X)
-        if proba.shape[1] != self.n_classes:  # a class absent from this fold's training part
-            import numpy as np
-
-            full = np.zeros((len(X), self.n_classes))
-            full[:, self.model_.classes_] = proba
+        fitted = self.model_.classes_ if hasattr(self.model_, "classes_") else self.model_[-1].classes_
+        if proba.shape[1] != self.n_classes_:  # a class absent from this fold's training part
+            full = np.zeros((len(X), self.n_classes_))
+            full[:, fitted] = proba
             proba = full
-        return normalise_proba(proba)
+        return proba

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kaggletk.models._base import Range
 from kaggletk.models._keras import KerasModel
 
 
@@ -24,7 +25,7 @@ def shift(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 class CnnModel(KerasModel):
     name = "cnn"
-    views = ("image",)
+    accepts = "image"
     default_view = "image"
 
     @classmethod
@@ -34,6 +35,11 @@ class CnnModel(KerasModel):
             "learning_rate": 2e-3, "batch_size": 128, "epochs": 20, "patience": 6, "schedule": "cosine",
             "shift": 0.08, "rotation": 0.0, "zoom": 0.0, "head": "flatten", "hflip": False, "tta": True, "deterministic": True,
         }
+
+    @classmethod
+    def param_ranges(cls):
+        return {**super().param_ranges(), "shift": Range(0, 0.5), "rotation": Range(0, 180), "zoom": Range(0, 1, high_open=True),
+                "head": ("flatten", "gap")}
 
     @classmethod
     def search_space(cls, trial):
@@ -81,7 +87,7 @@ class CnnModel(KerasModel):
         x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.Activation("relu")(x)
         x = layers.Dropout(p["dense_dropout"])(x)
-        outputs = layers.Dense(self.n_classes, activation="softmax")(x)
+        outputs = layers.Dense(self.n_classes_, activation="softmax", dtype="float32")(x)
         return keras.Model(inputs, outputs, name="cnn")
 
     def tta_views(self, X):

@@ -10,13 +10,17 @@ from kaggletk.models._keras import KerasModel
 
 class LeNet5Model(KerasModel):
     name = "lenet5"
-    views = ("image",)
+    accepts = "image"
     default_view = "image"
 
     @classmethod
     def default_params(cls):
         return {"activation": "relu", "pooling": "max", "learning_rate": 1e-3, "batch_size": 128, "epochs": 30,
                 "patience": 5, "schedule": "plateau", "deterministic": True}
+
+    @classmethod
+    def param_ranges(cls):
+        return {**super().param_ranges(), "activation": ("relu", "tanh", "sigmoid", "elu"), "pooling": ("max", "average")}
 
     @classmethod
     def search_space(cls, trial):
@@ -41,5 +45,5 @@ class LeNet5Model(KerasModel):
             layers.Flatten(),
             layers.Dense(120, activation=act),
             layers.Dense(84, activation=act),
-            layers.Dense(self.n_classes, activation="softmax"),
+            layers.Dense(self.n_classes_, activation="softmax", dtype="float32"),
         ], name="lenet5")

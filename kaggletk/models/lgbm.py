@@ -1,41 +1,58 @@
-"""``lgbm``: LightGBM gradient-boosted trees, early-stopped on the validation fold.
+"""``lgbm``: LightGBM gradient-boosted trees, early-stopped on stopping rows of the training part.
 
-Native LightGBM parameters pass through. The defaults are deliberately conservative: on raw
-pixels, learning rate 0.2 with 63 leaves and max_bin 63 diverged to chance level here, while
-0.1 with 31 leaves reached 89%; a fold at chance level is refused by the CV runner.
+Native LightGBM parameters (and their aliases) pass through; an unknown name is refused with the
+closest known one. The defaults are deliberately conservative: on raw pixels a high learning rate
+with many leaves and few bins can diverge to chance level, which the CV runner refuses to store.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Sequence
-from typing import Any
 
-from kaggletk.errors import KaggletkError
-from kaggletk.models._base import Model, StepCallback, normalise_proba
-from kaggletk.views import FLAT_VIEWS
+from kaggletk.models._base import Model, Range
 
 
-def _round_callback(callback: StepCallback, total: int):
-    def _call(env):
+def _bridge(model: Model, total: int):
+    def bridge(env):
+        """LightGBM's evaluation list -> ``Model._step`` under standard keys (the stopping rows are ``val_``)."""
         if env.iteration == env.begin_iteration:
-            callback.on_train_begin(total)
-        metrics = {f"{data}_{name}": float(value) for data, name, value, *_ in env.evaluation_result_list or []}
-        callback.on_step_end(env.iteration, metrics)
-        if callback.stop_training:
+            model._begin(total)
+        logs = {}
+        for _data, metric, value, *_ in env.evaluation_result_list or []:
+            if metric == "multi_logloss":
+                logs["val_loss"] = value
+            elif metric == "multi_error":
+                logs["val_accuracy"] = 1.0 - value
+        if model._step(env.iteration, logs):
             import lightgbm as lgb
 
             raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 
-    _call.order = 30  # after LightGBM's own evaluation logging
-    return _call
+    bridge.order = 30  # after LightGBM's own evaluation
+    return bridge
+
+
+@functools.cache
+def _lightgbm_params() -> frozenset[str]:
+    import lightgbm as lgb
+    from lightgbm.basic import _ConfigAliases
+
+    names = set(lgb.LGBMClassifier().get_params()) | {"early_stopping_rounds", "device_type"}
+    for canonical, aliases in _ConfigAliases._get_all_param_aliases().items():
+        names.add(canonical)
+        names.update(aliases)
+    return frozenset(names)
 
 
 class LgbmModel(Model):
     name = "lgbm"
-    views = FLAT_VIEWS
+    accepts = "flat"
     default_view = "compact"
     supports_gpu = True
+    library = "LightGBM"
+    gpu_hint = "install a GPU build of LightGBM"
+    step_unit = "round"
     pass_through_params = True
 
     @classmethod
@@ -45,8 +62,19 @@ class LgbmModel(Model):
                 "early_stopping_rounds": 40, "n_jobs": -1}
 
     @classmethod
-    def stops_early(cls, params):
-        return bool({**cls.default_params(), **params}.get("early_stopping_rounds"))
+    def known_params(cls):
+        return _lightgbm_params()
+
+    @classmethod
+    def param_ranges(cls):
+        return {"n_estimators": Range(1, None), "learning_rate": Range(0, 1, low_open=True), "num_leaves": Range(2, None),
+                "max_bin": Range(2, None), "min_child_samples": Range(0, None), "subsample": Range(0, 1, low_open=True),
+                "colsample_bytree": Range(0, 1, low_open=True), "reg_lambda": Range(0, None),
+                "early_stopping_rounds": Range(1, None)}
+
+    @classmethod
+    def _stops_early(cls, params):
+        return bool(params.get("early_stopping_rounds"))
 
     @classmethod
     def search_space(cls, trial):
@@ -59,44 +87,22 @@ class LgbmModel(Model):
             "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
         }
 
-    @classmethod
-    def pruning_callback(cls, trial):
-        from optuna_integration import LightGBMPruningCallback
-
-        return LightGBMPruningCallback(trial, "multi_logloss")
-
-    def fit(self, X, y, X_valid=None, y_valid=None, callbacks: Sequence[Any] = ()):
+    def _fit(self, X, y, X_stop, y_stop, native_callbacks, checkpoint_dir):
         import lightgbm as lgb
-
-        from kaggletk.models._device import resolve_device
 
         p = self.resolved_params()
         stopping = p.pop("early_stopping_rounds", None)
-        has_valid = X_valid is not None and y_valid is not None
-        device = resolve_device(self.device, self.name, self.supports_gpu)
-        native = [_round_callback(cb, p["n_estimators"]) if isinstance(cb, StepCallback) else cb for cb in callbacks]
-        if has_valid and stopping:
-            native.append(lgb.early_stopping(stopping, verbose=False))
-        record: dict = {}
-        if has_valid:
-            native.append(lgb.record_evaluation(record))
+        callbacks = [_bridge(self, int(p["n_estimators"])), *native_callbacks]
+        if X_stop is not None and stopping:
+            callbacks.append(lgb.early_stopping(stopping, verbose=False))
         self.model_ = lgb.LGBMClassifier(objective="multiclass", random_state=self.seed, verbose=-1,
-                                         device_type="gpu" if device == "gpu" else "cpu", **p)
+                                         device_type="gpu" if self.device_ == "gpu" else "cpu", **p)
         eval_args = {}
-        if has_valid:  # LightGBM 4.7 renamed eval_set to eval_X/eval_y
-            eval_args = ({"eval_X": (X_valid,), "eval_y": (y_valid,)} if "eval_X" in inspect.signature(self.model_.fit).parameters
-                         else {"eval_set": [(X_valid, y_valid)]})
-        try:
-            self.model_.fit(X, y, eval_metric=["multi_logloss", "multi_error"], callbacks=native, **eval_args)
-        except lgb.basic.LightGBMError as exc:
-            if device == "gpu":  # the PyPI wheel may lack the GPU tree learner
-                raise KaggletkError(f"--device gpu: LightGBM cannot use the GPU ({str(exc).strip()}); install a GPU build of "
-                                    "LightGBM or use --device cpu") from exc
-            raise
+        if X_stop is not None:  # LightGBM 4.7 renamed eval_set to eval_X/eval_y
+            eval_args = ({"eval_X": (X_stop,), "eval_y": (y_stop,)} if "eval_X" in inspect.signature(self.model_.fit).parameters
+                         else {"eval_set": [(X_stop, y_stop)]})
+        self.model_.fit(X, y, eval_metric=["multi_logloss", "multi_error"], callbacks=callbacks, **eval_args)
         self.best_iteration_ = int((self.model_.best_iteration_ or p["n_estimators"]) - 1)
-        if record:
-            self.history_ = {f"val_{k}": [float(v) for v in vals] for k, vals in next(iter(record.values())).items()}
-        return self
 
-    def predict_proba(self, X):
-        return normalise_proba(self.model_.predict_proba(X))
+    def _predict_proba(self, X):
+        return self.model_.predict_proba(X)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from kaggletk.models._sklearn import SklearnModel
-from kaggletk.views import FLAT_VIEWS
 
 
 class LogRegModel(SklearnModel):
     name = "logreg"
-    views = FLAT_VIEWS
+    accepts = "flat"
     default_view = "pca"
 
     @classmethod

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from kaggletk.models._keras import KerasModel
-from kaggletk.views import FLAT_VIEWS
 
 
 class MlpModel(KerasModel):
     name = "mlp"
-    views = FLAT_VIEWS
+    accepts = "flat"
     default_view = "pixels"
 
     @classmethod
@@ -37,5 +36,5 @@ class MlpModel(KerasModel):
             x = layers.BatchNormalization(momentum=0.9)(x)
             x = layers.Activation("relu")(x)
             x = layers.Dropout(p["dropout"])(x)
-        outputs = layers.Dense(self.n_classes, activation="softmax")(x)
+        outputs = layers.Dense(self.n_classes_, activation="softmax", dtype="float32")(x)
         return keras.Model(inputs, outputs, name="mlp")

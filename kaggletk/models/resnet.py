@@ -1,10 +1,9 @@
 """``resnet``: a CIFAR-style residual network (ResNet-18 with the defaults), for a GPU.
 
-The published Fashion-MNIST figures beyond 94% come from networks of this class (ResNet-18 94.9%,
-WRN-28-10 96.3%). On a 2-core CPU one epoch of the default network over a fold's 48,000 images
-takes about 12 minutes (``bench/network_cost.py``), so five folds of 30 epochs are a day and more;
-pass ``--device gpu``, or narrow it (``widths``, ``blocks``) to try it on a CPU. Training-time
-augmentation and test-time shifts are the ``cnn``'s.
+The published Fashion-MNIST figures beyond 94% come from networks of this class. On a 2-core CPU
+the default network is about twenty times slower per image than the ``cnn``
+(``bench/results/network-cost.md``); pass ``--device gpu``, or narrow it (``widths``, ``blocks``)
+to try it on a CPU. Training-time augmentation and test-time shifts are the ``cnn``'s.
 """
 
 from __future__ import annotations
@@ -60,5 +59,5 @@ class ResNetModel(CnnModel):
         x = layers.GlobalAveragePooling2D()(x)
         if p["dropout"] > 0:
             x = layers.Dropout(p["dropout"])(x)
-        outputs = layers.Dense(self.n_classes, activation="softmax")(x)
+        outputs = layers.Dense(self.n_classes_, activation="softmax", dtype="float32")(x)
         return keras.Model(inputs, outputs, name="resnet")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from kaggletk.models._sklearn import SklearnModel
-from kaggletk.views import FLAT_VIEWS
 
 
 class RandomForestModel(SklearnModel):
     name = "rf"
-    views = FLAT_VIEWS
+    accepts = "flat"
     default_view = "pixels"
 
     @classmethod

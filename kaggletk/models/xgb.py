@@ -1,42 +1,61 @@
-"""``xgb``: XGBoost gradient-boosted trees, early-stopped on the validation fold.
+"""``xgb``: XGBoost gradient-boosted trees, early-stopped on stopping rows of the training part.
 
-Native XGBoost parameters pass through under their own names (``max_depth``, ``eta`` as
-``learning_rate``, ``subsample``...); ``--device gpu`` sets ``device="cuda"``.
+Native XGBoost parameters pass through under their own names (``max_depth``, ``learning_rate``,
+``subsample``...); an unknown name is refused with the closest known one. ``--device gpu`` sets
+``device="cuda"``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import numpy as np
 
-from kaggletk.errors import KaggletkError
-from kaggletk.models._base import Model, StepCallback, normalise_proba
-from kaggletk.views import FLAT_VIEWS
+from kaggletk.models._base import Model, Range
+
+# XGBoost's booster and learning-task parameters (its parameter reference), beside the scikit-learn
+# wrapper's own (XGBClassifier().get_params()): a name outside both is a typo, not an option.
+_BOOSTER_PARAMS = {
+    "booster", "device", "verbosity", "validate_parameters", "nthread", "disable_default_eval_metric", "eta",
+    "learning_rate", "gamma", "min_split_loss", "max_depth", "min_child_weight", "max_delta_step", "subsample",
+    "sampling_method", "colsample_bytree", "colsample_bylevel", "colsample_bynode", "lambda", "reg_lambda", "alpha",
+    "reg_alpha", "tree_method", "scale_pos_weight", "updater", "refresh_leaf", "process_type", "grow_policy",
+    "max_leaves", "max_bin", "num_parallel_tree", "monotone_constraints", "interaction_constraints", "multi_strategy",
+    "max_cached_hist_node", "extmem_single_page", "max_cat_to_onehot", "max_cat_threshold", "sample_type",
+    "normalize_type", "rate_drop", "one_drop", "skip_drop", "feature_selector", "top_k", "base_score", "seed",
+    "seed_per_iteration", "n_estimators", "early_stopping_rounds", "n_jobs", "random_state", "importance_type",
+    "missing", "enable_categorical", "feature_types", "feature_weights",
+}
 
 
-def _round_callback(callback: StepCallback, total: int):
+def _bridge(owner: Model, total: int):
     import xgboost as xgb
 
-    class _Adapter(xgb.callback.TrainingCallback):
-        def before_training(self, model):
-            callback.on_train_begin(total)
+    class RoundBridge(xgb.callback.TrainingCallback):
+        """XGBoost's evaluation log -> ``Model._step`` under standard keys (the stopping rows are ``val_``)."""
+
+        def before_training(self, model):  # XGBoost passes the booster by keyword, as ``model``
+            owner._begin(total)
             return model
 
         def after_iteration(self, model, epoch, evals_log):
-            metrics = {f"{data}_{name}": float(values[-1]) for data, logs in evals_log.items() for name, values in logs.items()}
-            callback.on_step_end(epoch, metrics)
-            return callback.stop_training
+            log = evals_log.get("validation_0", {})
+            logs = {}
+            if log.get("mlogloss"):
+                logs["val_loss"] = log["mlogloss"][-1]
+            if log.get("merror"):
+                logs["val_accuracy"] = 1.0 - log["merror"][-1]
+            return owner._step(epoch, logs)
 
-    return _Adapter()
+    return RoundBridge()
 
 
 class XgbModel(Model):
     name = "xgb"
-    views = FLAT_VIEWS
+    accepts = "flat"
     default_view = "compact"
     supports_gpu = True
+    library = "XGBoost"
+    gpu_hint = "install the CUDA build of xgboost"
+    step_unit = "round"
     pass_through_params = True
 
     @classmethod
@@ -46,8 +65,19 @@ class XgbModel(Model):
                 "tree_method": "hist", "early_stopping_rounds": 40, "n_jobs": -1}
 
     @classmethod
-    def stops_early(cls, params):
-        return bool({**cls.default_params(), **params}.get("early_stopping_rounds"))
+    def known_params(cls):
+        return _BOOSTER_PARAMS
+
+    @classmethod
+    def param_ranges(cls):
+        return {"n_estimators": Range(1, None), "learning_rate": Range(0, 1, low_open=True), "max_depth": Range(0, None),
+                "min_child_weight": Range(0, None), "subsample": Range(0, 1, low_open=True),
+                "colsample_bytree": Range(0, 1, low_open=True), "reg_lambda": Range(0, None), "max_bin": Range(2, None),
+                "early_stopping_rounds": Range(1, None), "tree_method": ("hist", "approx", "exact", "auto")}
+
+    @classmethod
+    def _stops_early(cls, params):
+        return bool(params.get("early_stopping_rounds"))
 
     @classmethod
     def search_space(cls, trial):
@@ -60,40 +90,20 @@ class XgbModel(Model):
             "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
         }
 
-    @classmethod
-    def pruning_callback(cls, trial):
-        from optuna_integration import XGBoostPruningCallback
-
-        return XGBoostPruningCallback(trial, "validation_0-mlogloss")
-
-    def fit(self, X, y, X_valid=None, y_valid=None, callbacks: Sequence[Any] = ()):
+    def _fit(self, X, y, X_stop, y_stop, native_callbacks, checkpoint_dir):
         import xgboost as xgb
 
-        from kaggletk.models._device import resolve_device
-
         p = self.resolved_params()
-        has_valid = X_valid is not None and y_valid is not None
-        if not has_valid:
+        if X_stop is None:
             p.pop("early_stopping_rounds", None)
-        device = resolve_device(self.device, self.name, self.supports_gpu)
-        native = [_round_callback(cb, p["n_estimators"]) if isinstance(cb, StepCallback) else cb for cb in callbacks]
         self.model_ = xgb.XGBClassifier(
             objective="multi:softprob", eval_metric=["mlogloss", "merror"], random_state=self.seed,
-            device="cuda" if device == "gpu" else "cpu", callbacks=native or None, **p,
+            device="cuda" if self.device_ == "gpu" else "cpu",
+            callbacks=[_bridge(self, int(p["n_estimators"])), *native_callbacks], **p,
         )
-        try:
-            self.model_.fit(X, y, eval_set=[(X_valid, y_valid)] if has_valid else None, verbose=False)
-        except xgb.core.XGBoostError as exc:
-            if device == "gpu":  # e.g. a CPU-only xgboost build, or a CUDA driver it cannot use
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else "XGBoostError"
-                raise KaggletkError(f"--device gpu: XGBoost cannot use the GPU ({first}); install the CUDA build of xgboost "
-                                    "or use --device cpu") from exc
-            raise
-        self.best_iteration_ = int(getattr(self.model_, "best_iteration", p["n_estimators"] - 1) or 0)
-        if has_valid:
-            log = self.model_.evals_result()["validation_0"]
-            self.history_ = {f"val_{k}": [float(v) for v in vals] for k, vals in log.items()}
-        return self
+        self.model_.fit(X, y, eval_set=[(X_stop, y_stop)] if X_stop is not None else None, verbose=False)
+        best = getattr(self.model_, "best_iteration", None) if X_stop is not None else None
+        self.best_iteration_ = int(best if best is not None else p["n_estimators"] - 1)
 
-    def predict_proba(self, X):
-        return normalise_proba(self.model_.predict_proba(X))
+    def _predict_proba(self, X):
+        return self.model_.predict_proba(X)

@@ -116,21 +116,21 @@ def _class_xticks(ax, positions, class_names: Sequence[str]) -> None:
 
 
 def leaderboard_figure(runs: Sequence[str], cv: Sequence[float], cv_std: Sequence[float], test: Sequence[float | None],
-                       seconds: Sequence[float | None], title: str) -> Figure:
-    """CV accuracy ± std per run (test accuracy marked) beside fit time per run."""
+                       seconds: Sequence[float | None], title: str, metric: str = "accuracy") -> Figure:
+    """CV score ± std per run in the competition's ``metric`` (test score marked) beside fit time per run."""
     n = len(runs)
     fig = new_figure(11, 1.5 + 0.32 * n)
     left, right = fig.subplots(1, 2, sharey=True, width_ratios=(3, 2))
     ypos = np.arange(n)[::-1]
-    left.errorbar(cv, ypos, xerr=cv_std, fmt="o", capsize=3, color="#1f77b4", label="CV accuracy (mean ± std over folds)")
+    left.errorbar(cv, ypos, xerr=cv_std, fmt="o", capsize=3, color="#1f77b4", label=f"CV {metric} (mean ± std over folds)")
     has_test = [i for i, t in enumerate(test) if t is not None]
     if has_test:
         left.scatter([test[i] for i in has_test], ypos[has_test], marker="x", color="#d62728", zorder=3,
-                     label="held-out test accuracy")
+                     label=f"held-out test {metric}")
     left.set_yticks(ypos, runs)
-    left.set_xlabel("accuracy")
+    left.set_xlabel(metric)
     left.set_ylabel("run")
-    left.set_title("CV accuracy per run")
+    left.set_title(f"CV {metric} per run")
     fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False)
     secs = np.array([s or 0.0 for s in seconds], dtype=float)
     right.barh(ypos, secs, color="#7f7f7f")
@@ -195,11 +195,8 @@ def sample_grid_figure(class_names: Sequence[str], images_per_class: list[np.nda
 
 # ---------------------------------------------------------------- training curves
 
-_FAMILY_NAMES = {
-    "loss": "loss (cross-entropy)", "accuracy": "accuracy", "learning_rate": "learning rate",
-    "mlogloss": "multi-class log loss", "multi_logloss": "multi-class log loss",
-    "merror": "multi-class error rate", "multi_error": "multi-class error rate",
-}
+# Histories use the standard keys (kaggletk.callbacks.STANDARD_KEYS): a family covers ``x`` and ``val_x``.
+_FAMILY_NAMES = {"loss": "loss (cross-entropy)", "accuracy": "accuracy", "learning_rate": "learning rate"}
 
 
 def history_families(history: dict[str, list[float]]) -> list[str]:
@@ -209,7 +206,7 @@ def history_families(history: dict[str, list[float]]) -> list[str]:
         family = key[4:] if key.startswith("val_") else key
         if family not in families:
             families.append(family)
-    order = {"loss": 0, "accuracy": 1, "mlogloss": 0, "multi_logloss": 0, "merror": 1, "multi_error": 1, "learning_rate": 2}
+    order = {"loss": 0, "accuracy": 1, "learning_rate": 2}
     return sorted(families, key=lambda f: order.get(f, 3))
 
 
@@ -244,8 +241,11 @@ def curves_figure(histories: dict[int, dict[str, list[float]]], step_name: str, 
         ax.set_title(name[0].upper() + name[1:] + (" (validation rows)" if only_valid else ""))
         ax.grid(alpha=0.3)
     handles = [Line2D([], [], color=_FOLD_COLOURS[f % len(_FOLD_COLOURS)], label=f"fold {f}") for f in folds]
-    handles += [Line2D([], [], color="black", linestyle="-", label="training"),
-                Line2D([], [], color="black", linestyle="--", label="validation")]
+    keys = {key for history in histories.values() for key in history}
+    if any(not key.startswith("val_") and key != "learning_rate" for key in keys):
+        handles.append(Line2D([], [], color="black", linestyle="-", label="training"))
+    if any(key.startswith("val_") for key in keys):
+        handles.append(Line2D([], [], color="black", linestyle="--", label="validation (stopping rows)"))
     fig.legend(handles=handles, loc="outside right center", fontsize=7)
     fig.suptitle(title)
     return fig

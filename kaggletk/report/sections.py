@@ -12,10 +12,11 @@ import numpy as np
 from kaggletk.competition import Competition
 from kaggletk.data import Dataset
 from kaggletk.errors import KaggletkError
+from kaggletk.metrics import get_metric
 from kaggletk.report import figures, tables
 from kaggletk.report._blocks import Image, Section, Table, Text
 from kaggletk.report.sweeps import read_sweeps
-from kaggletk.store import Run
+from kaggletk.store import Run, RunManifest
 
 SAMPLES_PER_CLASS = 10
 WRONG_EXAMPLES = 16
@@ -31,7 +32,7 @@ class Context:
     dataset: Dataset | None
     runs: list[Run]  # the runs on ``variant`` (in leaderboard order), complete or not
     usable: list[Run]  # complete runs whose data fingerprint matches ``dataset``
-    all_manifests: dict[str, dict[str, Any]]  # every run of the competition, for blend inputs
+    all_manifests: dict[str, RunManifest]  # every run of the competition, for blend inputs
     oof_dir: Path
     figure_dir: Path
     root: Path  # the project folder, to show paths relative to it
@@ -49,17 +50,18 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "x"
 
 
-def _run_line(m: dict[str, Any]) -> str:
-    cv, test = m.get("cv") or {}, m.get("test")
-    what = (f"blend ({m.get('method')}) of {', '.join(m.get('runs', []))}" if m.get("kind") == "blend"
-            else f"{m.get('model')} on {m.get('view')}, device {m.get('device', '-')}")
-    line = (f"{what}; {m.get('n_folds')} {m.get('fold_scheme')} folds ({m.get('fold_hash')}); "
-            f"CV accuracy {cv.get('accuracy_mean', 0):.4f} ± {cv.get('accuracy_std', 0):.4f}, "
-            f"macro-F1 {cv.get('macro_f1_mean', 0):.4f}; OOF accuracy {cv.get('oof_accuracy', 0):.4f}")
-    if test:
-        line += f"; test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}"
-    if cv.get("fit_seconds") is not None:
-        line += f"; fit {cv['fit_seconds']:.1f} s"
+def _run_line(m: RunManifest) -> str:
+    cv, test = m.cv, m.test
+    what = (f"blend ({m.blend.method}) of {', '.join(m.blend.runs)}" if m.blend is not None
+            else f"{m.model} on {m.view}, device {m.device or '-'}")
+    line = f"{what}; {m.n_folds} {m.fold_scheme} folds ({m.fold_hash})"
+    if cv is not None:
+        line += (f"; CV accuracy {cv.mean.get('accuracy', 0):.4f} ± {cv.std.get('accuracy', 0):.4f}, "
+                 f"macro-F1 {cv.mean.get('macro_f1', 0):.4f}; OOF accuracy {cv.oof.get('accuracy', 0):.4f}")
+    if test is not None:
+        line += f"; test accuracy {test.scores['accuracy']:.4f}, macro-F1 {test.scores['macro_f1']:.4f}"
+    if cv is not None:
+        line += f"; fit {cv.fit_seconds:.1f} s"
     return line
 
 
@@ -71,11 +73,12 @@ def leaderboard(ctx: Context, rows: list[dict[str, Any]]) -> Section:
     manifests = {r.name: r.manifest for r in ctx.runs}
     section.add(tables.leaderboard_table(rows, manifests))
     scored = [r for r in rows if r["cv"] is not None]
+    label = get_metric(ctx.competition.metric).label
     if scored:
         fig = figures.leaderboard_figure(
             [r["run"] for r in scored], [r["cv"] for r in scored], [r["cv_std"] or 0.0 for r in scored],
             [r["test"] for r in scored], [r["seconds"] for r in scored],
-            f"{ctx.competition.title}: CV accuracy and training time per run ({ctx.variant} data)")
+            f"{ctx.competition.title}: CV {label} and training time per run ({ctx.variant} data)", label)
         section.add(ctx.save(fig, "leaderboard"))
     return section
 
@@ -120,12 +123,11 @@ def curves(ctx: Context) -> Section:
     section = Section("curves", "Training curves")
     found = []
     for run in ctx.runs:
-        if run.manifest.get("kind") != "model":
+        if run.manifest.kind != "model":
             continue
         histories = {f: h for f in run.done_folds()[: figures.MAX_CURVE_FOLDS] if (h := run.history(f))}
         if histories:
-            keras = any(not k.startswith("val_") for h in histories.values() for k in h)
-            found.append((not keras, run, histories))
+            found.append((run.manifest.step_unit, run, histories))
     if not found:
         return section.add(Text("no run has a training history yet (Keras runs record one per epoch, XGBoost and "
                                 "LightGBM one per boosting round)", note=True))
@@ -133,10 +135,10 @@ def curves(ctx: Context) -> Section:
                      "watched: a tenth of the training part (or the held-out fold, in runs made with --early-stopping "
                      "held-out). Keras runs first (loss, accuracy, learning rate per epoch), then boosting runs "
                      "(validation metrics per round)."))
-    for boosting, run, histories in sorted(found, key=lambda item: item[0]):
+    for unit, run, histories in sorted(found, key=lambda item: item[0]):
         m = run.manifest
-        step = "boosting round" if boosting else "epoch"
-        fig = figures.curves_figure(histories, step, f"{run.name}: {m.get('model')} on {m.get('view')}, "
+        step = {"round": "boosting round", "fit": "fit"}.get(unit, unit)
+        fig = figures.curves_figure(histories, step, f"{run.name}: {m.model} on {m.view}, "
                                                      f"training history per fold ({len(histories)} folds)")
         sub = Section(f"curves-{slug(run.name)}", run.name).add(ctx.save(fig, f"curves-{run.name}"))
         section.subsections.append(sub)
@@ -199,18 +201,18 @@ def runs(ctx: Context) -> Section:
 
 def blends(ctx: Context) -> Section:
     section = Section("blends", "Blends")
-    found = [r for r in ctx.runs if r.manifest.get("kind") == "blend" and r.complete]
+    found = [r for r in ctx.runs if r.manifest.blend is not None and r.complete]
     if not found:
         return section.add(Text("no blends yet; make one with `kaggletk blend " + ctx.competition.name + "`", note=True))
     for run in found:
         m = run.manifest
         sub = Section(f"blend-{slug(run.name)}", run.name).add(Text(_run_line(m)))
         sub.add(*tables.blend_tables(m))
-        methods = m.get("methods") or []
-        inputs = [(name, ctx.all_manifests[name]["cv"]["oof_accuracy"]) for name in m.get("runs", [])
-                  if (ctx.all_manifests.get(name) or {}).get("cv")]
+        methods = m.blend.methods
+        inputs = [(name, ctx.all_manifests[name].cv.oof["accuracy"]) for name in m.blend.runs
+                  if name in ctx.all_manifests and ctx.all_manifests[name].cv is not None]
         if methods:
-            sub.add(ctx.save(figures.blend_figure(methods, inputs, m.get("method"),
+            sub.add(ctx.save(figures.blend_figure(methods, inputs, m.blend.method,
                                                   f"{run.name}: blend weights and method scores (OOF, same folds)"),
                              f"blend-{run.name}"))
         section.subsections.append(sub)

@@ -57,22 +57,29 @@ def confident_mistakes(proba: np.ndarray, y: np.ndarray, top: int = 16) -> np.nd
 # ---------------------------------------------------------------- tables
 
 
-def leaderboard_table(rows: list[dict[str, Any]], manifests: dict[str, dict[str, Any]]) -> Table:
-    """Every run and blend: the rows of ``kaggletk leaderboard`` with the macro-F1 spread and test macro-F1."""
-    columns = ["run", "model", "view", "CV accuracy", "CV macro-F1", "test accuracy", "test macro-F1", "1-model test accuracy",
-               "CV − test gap", "fit s", "device", "folds done, scheme, hash"]
+def leaderboard_table(rows: list[dict[str, Any]], manifests: dict[str, Any]) -> Table:
+    """Every run and blend: the rows of ``kaggletk leaderboard``, the competition's metric first, accuracy and macro-F1 beside."""
+    from kaggletk.metrics import get_metric
+
+    metric = get_metric(rows[0]["metric"]) if rows else get_metric("accuracy")
+    label = metric.label
+    columns = [f"CV {label}", f"test {label}", f"1-model test {label}", "CV − 1-model test"]
+    if metric.name != "accuracy":
+        columns += ["CV accuracy", "test accuracy"]
+    columns = ["run", "model", "view", *columns, "CV macro-F1", "test macro-F1", "fit s", "device", "folds done, scheme, hash"]
     body = []
     for r in rows:
-        cv = manifests.get(r["run"], {}).get("cv") or {}
-        acc = "-" if r["cv"] is None else f"{r['cv']:.4f} ± {r['cv_std'] or 0:.4f}"
-        f1 = "-" if r["f1"] is None else f"{r['f1']:.4f} ± {cv.get('macro_f1_std') or 0:.4f}"
-        body.append([r["run"], r["model"], r["view"], acc, f1, fmt(r["test"]), fmt(r["test_f1"]), fmt(r["test_single"]),
-                     fmt(r["gap"], "+.4f"),
-                     fmt(r["seconds"], ".1f"), r["device"],
+        cv = manifests[r["run"]].cv if r["run"] in manifests else None
+        main = "-" if r["cv"] is None else f"{r['cv']:.4f} ± {r['cv_std'] or 0:.4f}"
+        f1 = "-" if r["macro_f1"] is None else f"{r['macro_f1']:.4f} ± {(cv.std.get('macro_f1') if cv else 0) or 0:.4f}"
+        cells = [main, fmt(r["test"]), fmt(r["test_single"]), fmt(r["gap"], "+.4f")]
+        if metric.name != "accuracy":
+            cells += [fmt(r["accuracy"]), fmt(r["test_accuracy"])]
+        body.append([r["run"], r["model"], r["view"], *cells, f1, fmt(r["test_macro_f1"]), fmt(r["seconds"], ".1f"), r["device"],
                      f"{r['folds']} {r['scheme']} {r['fold_hash']}" + ("" if r["complete"] else " (partial)")])
-    return Table(columns, body, "best CV accuracy first; test scores use held-out labels (scoring only); "
-                                "test accuracy scores the submission (the fold models' average, or the blend); "
-                                "1-model test accuracy is the fold models' mean alone, which is what CV estimates; "
+    return Table(columns, body, f"best CV {label} first; test scores use held-out labels (scoring only); "
+                                "test scores the submission (the fold models' average, or the blend); "
+                                "1-model test is the fold models' mean alone, which is what CV estimates; "
                                 "the gap is CV minus that (blends: OOF minus test)")
 
 
@@ -94,11 +101,11 @@ def per_class_table(class_names: Sequence[str], oof: dict[str, np.ndarray], test
     return Table(columns, rows, "per-class accuracy is the share of the class's images predicted right (recall)", detail=True)
 
 
-def blend_tables(manifest: dict[str, Any]) -> list[Table]:
+def blend_tables(manifest) -> list[Table]:
     """A blend's weights per input run and method, and each method's scores."""
-    methods = manifest.get("methods") or []
-    runs = manifest.get("runs") or []
-    chosen = manifest.get("method")
+    methods = manifest.blend.methods
+    runs = manifest.blend.runs
+    chosen = manifest.blend.method
     names = [row["method"] for row in methods]
     weights = Table(["input run"] + [n + (" (chosen)" if n == chosen else "") for n in names],
                     [[run] + [fmt(((row.get("details") or {}).get("weights") or {}).get(run), ".3f") for row in methods]

@@ -24,6 +24,7 @@ class View(ABC):
     """
 
     name: ClassVar[str]
+    kind: ClassVar[str] = "flat"  # "flat": (n, d) feature vectors; "image": (n, h, w, c) for convolutional nets
     stateless: ClassVar[bool] = True
 
     def stateless_parts(self) -> dict[str, View]:

@@ -9,6 +9,7 @@ from kaggletk.views._base import Parts, View
 
 class ImageView(View):
     name = "image"
+    kind = "image"
 
     def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
         return (images.astype(np.float32) / 255.0)[..., None]

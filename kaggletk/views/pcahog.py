@@ -1,9 +1,7 @@
 """``pcahog``: the ``pca`` scores beside the ``hog`` histograms, for tree models.
 
-PCA keeps the overall intensity layout and HOG the local edge directions; trees use both. On
-full Fashion-MNIST (fold 0, ``bench/views.py``) the pair scored 0.9032 against 0.9008 for raw
-pixels with LightGBM and 0.9041 against 0.9028 with XGBoost, 1.6-2x faster (404 features against
-784); either half alone loses 1.4-2.9 points.
+PCA keeps the overall intensity layout and HOG the local edge directions; trees use both
+(``bench/results/views-*.md`` compares it with either half alone).
 """
 
 from __future__ import annotations

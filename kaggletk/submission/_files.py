@@ -80,9 +80,11 @@ def predict_run(comp: str, run_name: str, name: str | None = None, ws: Workspace
 
 
 def dataset_of(run: Run, ws: Workspace | None = None) -> Dataset:
-    dataset = load_dataset(run.manifest["competition"], run.manifest["data"], ws)
-    if dataset.fingerprint != run.manifest["data_fingerprint"]:
-        raise KaggletkError(f"run {run.name} was made on other data than the current {run.manifest['data']} cache; rerun it")
+    """The cached data a run was made on (refused when the cache has changed since)."""
+    m = run.manifest
+    dataset = load_dataset(m.competition, m.data, ws)
+    if dataset.fingerprint != m.data_fingerprint:
+        raise KaggletkError(f"run {run.name} was made on other data than the current {m.data} cache; rerun it")
     return dataset
 
 

@@ -8,15 +8,17 @@ report draws them as mean ± std error bars.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from kaggletk._io import read_json, write_json
-from kaggletk.cv import prepare, resolve_model_params
+from kaggletk.callbacks import Callback, CallbackList, TrialInfo
+from kaggletk.cv import CvRequest, prepare, resolve_model_params
 from kaggletk.errors import KaggletkError
-from kaggletk.tune.objective import CvObjective
+from kaggletk.tune._objective import CvObjective
 from kaggletk.workspace import Workspace, check_name, workspace
 
 
@@ -42,44 +44,51 @@ class SweepResult:
     summary: list[dict[str, Any]]  # per value: value, mean, std, n
 
 
-def run_sweep(comp: str, model: str, param: str, values: list[Any], *, replicates: int = 3, view: str | None = None,
-              params: str | dict | None = None, n_folds_used: int = 1, device: str = "auto", data: str = "auto",
-              name: str | None = None, ws: Workspace | None = None, notify=None, on_result=None) -> SweepResult:
-    """Train ``model`` for each value of ``param`` with ``replicates`` seeds on the first ``n_folds_used`` folds."""
+def run_sweep(request: CvRequest, param: str, values: list[Any], *, replicates: int = 3, n_folds_used: int = 1,
+              name: str | None = None, callbacks: Sequence[Callback] = (), ws: Workspace | None = None) -> SweepResult:
+    """Train ``request.model`` for each value of ``param`` with ``replicates`` seeds on the first ``n_folds_used`` folds.
+
+    Scores are in the competition's metric (accuracy and macro-F1 beside it). Each (value, seed)
+    is saved as it finishes, so an interrupted sweep resumes where it stopped.
+    """
     ws = ws or workspace()
+    observers = CallbackList(callbacks)
     if replicates < 1:
         raise KaggletkError(f"--replicates {replicates}: must be at least 1")
-    setup = prepare(comp, model, view=view, params=params, device=device, data=data, ws=ws, notify=notify)
+    setup = prepare(request, ws, observers.callbacks)
+    comp, model = request.competition, request.model
     if not 1 <= n_folds_used <= setup.folds.n_splits:
         raise KaggletkError(f"--folds {n_folds_used}: the saved folds have {setup.folds.n_splits}")
     for value in values:  # every value type-checked before any training
         resolve_model_params(setup.dataset.competition, setup.model_cls, {**setup.params, param: value})
     sweep_name = check_name(name or f"{model}-{setup.view}-{param}" + ("" if setup.dataset.variant == "full" else "-sample"), "sweep name")
     path = ws.comp_oof_dir(comp) / "sweeps" / f"{sweep_name}.json"
+    objective = CvObjective(setup, list(range(n_folds_used)))
+    metric = objective.metric.name
     identity = {"model": model, "view": setup.view, "param": param, "fold_hash": setup.folds.hash, "folds_used": n_folds_used,
                 "base_params": setup.params}
     record = read_json(path) if path.exists() else None
     if record is not None and any(record.get(k) != v for k, v in identity.items()):
         raise KaggletkError(f"{path}: a sweep with other settings exists; use another --name")
     if record is None:
-        record = {**identity, "metric": "accuracy", "values": [], "replicates": replicates, "data": setup.dataset.variant,
+        record = {**identity, "metric": metric, "values": [], "replicates": replicates, "data": setup.dataset.variant,
                   "results": []}
     record["values"] = list(dict.fromkeys([*record["values"], *values]))
     record["replicates"] = max(record.get("replicates", 0), replicates)
-    objective = CvObjective(setup, list(range(n_folds_used)))
     done = {(json.dumps(r["value"]), r["seed"]) for r in record["results"]}
+    observers.on_trials_begin(len(values) * replicates, len(done))
     for value in values:
         run_params = resolve_model_params(setup.dataset.competition, setup.model_cls, {**setup.params, param: value})
         for seed in range(replicates):
             if (json.dumps(value), seed) in done:
                 continue
             outcome = objective.evaluate(run_params, seed)
-            row = {"value": value, "seed": seed, "accuracy": outcome["accuracy"], "macro_f1": outcome["macro_f1"],
-                   "fit_seconds": outcome["fit_seconds"]}
+            row = {"value": value, "seed": seed, "fit_seconds": outcome["fit_seconds"],
+                   **{m: outcome[m] for m in {metric, "accuracy", "macro_f1"}}}
             record["results"].append(row)
             write_json(path, record)
-            if on_result is not None:
-                on_result(row)
+            observers.on_trial_end(TrialInfo(len(record["results"]) - 1, "complete", {param: value, "seed": seed}, metric,
+                                             outcome["score"], seconds=outcome["fit_seconds"], finished=len(record["results"])))
     write_json(path, record)
     return SweepResult(path, summarise(record))
 
@@ -87,7 +96,7 @@ def run_sweep(comp: str, model: str, param: str, values: list[Any], *, replicate
 def summarise(record: dict[str, Any]) -> list[dict[str, Any]]:
     summary = []
     for value in record["values"]:
-        accs = np.array([r["accuracy"] for r in record["results"] if r["value"] == value])
+        accs = np.array([r[record.get("metric", "accuracy")] for r in record["results"] if r["value"] == value])
         if len(accs):
             summary.append({"value": value, "mean": float(accs.mean()), "std": float(accs.std(ddof=1)) if len(accs) > 1 else 0.0,
                             "n": int(len(accs))})

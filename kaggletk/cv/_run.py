@@ -1,0 +1,186 @@
+"""``run_cv``: train one model per fold over the saved folds, writing each fold as it finishes.
+
+An interrupted run resumes at the first missing fold; a fold file that fails its checksum is
+trained again; when every fold is there, the out-of-fold and test matrices are assembled (again,
+if a final array was lost or changed) and scored.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kaggletk._faults import crash_point
+from kaggletk._io import sha256_file, write_json
+from kaggletk._versions import library_versions
+from kaggletk.callbacks import Callback, CallbackList, RunInfo
+from kaggletk.cv._executor import Executor, SerialExecutor
+from kaggletk.cv._fold import FoldOutcome
+from kaggletk.cv._request import CvRequest, RunSetup, prepare
+from kaggletk.errors import KaggletkError
+from kaggletk.store import (FoldEntry, Run, RunManifest, load_run, read_manifest, run_folder, run_lock, save_final, save_fold,
+                            save_manifest, summarise)
+from kaggletk.workspace import Workspace, workspace
+
+
+@dataclass
+class CvResult:
+    """The stored run (complete when every fold is done) and what this call did."""
+
+    run: Run
+    ran_folds: list[int] = field(default_factory=list)
+    skipped_folds: list[int] = field(default_factory=list)
+
+
+def run_cv(request: CvRequest, *, fold: int | None = None, overwrite: bool = False, callbacks: Sequence[Any] = (),
+           executor: Executor | None = None, ws: Workspace | None = None) -> CvResult:
+    """Cross-validate ``request.model`` on ``request.competition`` and store its OOF and test predictions.
+
+    Parameters
+    ----------
+    request : CvRequest
+    fold : int, optional
+        Train only this fold (spread folds over machines); the run completes when all are there.
+    overwrite : bool
+        Discard an existing run of the same name (same or other settings) and train its folds again.
+    callbacks : sequence
+        kaggletk ``Callback`` objects (run, fold and step events) and native callbacks of the model's
+        library (Keras, XGBoost, LightGBM), passed to every fold's fit.
+    executor : Executor, optional
+        Where folds train; default one after another in this process.
+
+    Returns
+    -------
+    CvResult with the stored ``Run``.
+    """
+    ws = ws or workspace()
+    observers = CallbackList(c for c in callbacks if isinstance(c, Callback))
+    setup = prepare(request, ws, observers.callbacks)
+    folds = setup.folds
+    if fold is not None and not 0 <= fold < folds.n_splits:
+        raise KaggletkError(f"--fold {fold}: folds are numbered 0..{folds.n_splits - 1}")
+    folder = run_folder(request.competition, setup.run_name, ws)
+    with run_lock(folder):
+        manifest = _open_manifest(folder, _new_manifest(setup), overwrite)
+        todo = [fold] if fold is not None else list(range(folds.n_splits))
+        result = CvResult(run=Run(setup.run_name, folder, manifest))
+        result.skipped_folds = [f for f in todo if f in manifest.folds]
+        missing = [f for f in todo if f not in manifest.folds]
+        observers.on_run_begin(RunInfo(setup.run_name, request.model, setup.view, folds.n_splits, tuple(missing),
+                                       tuple(sorted(manifest.folds)), setup.model_cls.step_unit))
+
+        def on_done(outcome: FoldOutcome) -> None:
+            crash_point("fold-trained")
+            manifest.folds[outcome.fold] = _write_fold(folder, outcome)
+            crash_point("fold-file-written")
+            manifest.device = setup.device
+            manifest.precision = getattr(outcome.model, "precision_", None)
+            save_manifest(folder, manifest)
+            result.ran_folds.append(outcome.fold)
+            observers.on_fold_end(outcome.fold, {**outcome.scores, "fit_seconds": outcome.fit_seconds,
+                                                 "features_seconds": outcome.features_seconds})
+
+        (executor or SerialExecutor()).run(setup, missing, on_done, callbacks)
+        if len(manifest.folds) == folds.n_splits and not manifest.complete:
+            _finish(folder, manifest, setup)
+        result.run = load_run(request.competition, setup.run_name, ws)
+    observers.on_run_end(result.run)
+    return result
+
+
+def _new_manifest(setup: RunSetup) -> RunManifest:
+    request, dataset, folds = setup.request, setup.dataset, setup.folds
+    return RunManifest(
+        run=setup.run_name, competition=request.competition, kind="model", model=request.model, view=setup.view,
+        view_params=dict(request.view_params), params=setup.full_params,
+        early_stopping="inner" if setup.new_model(0).stops_early else "none", param_source=setup.spec.source,
+        seed=request.seed, data=dataset.variant, data_fingerprint=dataset.fingerprint, fold_scheme=folds.scheme,
+        n_folds=folds.n_splits, fold_seed=folds.seed, fold_hash=folds.hash, metric=dataset.competition.metric,
+        step_unit=setup.model_cls.step_unit, versions=library_versions(), host=platform.node(),
+    )
+
+
+def _describe(key: str, old: Any, new: Any) -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        changed = [f"{k} {old.get(k, '(unset)')!r} -> {new.get(k, '(unset)')!r}" for k in sorted(set(old) | set(new))
+                   if old.get(k) != new.get(k)]
+        return f"{key}: {', '.join(changed)}"
+    return f"{key}: {old!r} -> {new!r}"
+
+
+def _open_manifest(folder, fresh: RunManifest, overwrite: bool) -> RunManifest:
+    if (folder / "manifest.json").exists():
+        old = read_manifest(folder)
+        before, now = old.settings(), fresh.settings()
+        differing = [k for k in now if before[k] != now[k]]
+        if differing and not overwrite:
+            name = fresh.run
+            if "fold_hash" in differing or "data_fingerprint" in differing:
+                raise KaggletkError(
+                    f"run {name} was made on folds {old.fold_hash} of data {old.data_fingerprint}, but the saved folds are "
+                    f"now {fresh.fold_hash} of data {fresh.data_fingerprint}: refusing to mix them; use another --name, "
+                    "or --overwrite to start the run again")
+            if old.early_stopping == "held-out":
+                raise KaggletkError(
+                    f"run {name} was made with early stopping on its held-out fold, which kaggletk no longer does (that CV is "
+                    "optimistic); use --overwrite to train it again, or another --name")
+            changes = "; ".join(_describe(k, before[k], now[k]) for k in differing)
+            raise KaggletkError(f"run {name} exists with other settings (the run's -> this command's: {changes}); "
+                                "use another --name, or --overwrite to replace it")
+        if not differing and not overwrite:
+            _verify(folder, old)
+            return old
+        for stale in [*folder.glob("fold-*.npz"), *folder.glob("history-*.json"), *folder.glob("*.npy")]:
+            stale.unlink()
+    save_manifest(folder, fresh)
+    return fresh
+
+
+def _verify(folder, manifest: RunManifest) -> None:
+    """Drop fold entries whose file is missing or changed (they are trained again), and reassemble lost final arrays."""
+    for key, entry in list(manifest.folds.items()):
+        path = folder / entry.file
+        if not path.exists() or sha256_file(path) != entry.sha256:
+            del manifest.folds[key]
+            manifest.status = "running"
+    for entry in manifest.files.values():
+        path = folder / entry["file"]
+        if not path.exists() or sha256_file(path) != entry["sha256"]:
+            manifest.status = "running"  # every fold file is valid: _finish assembles the arrays again
+
+
+def _write_fold(folder, outcome: FoldOutcome) -> FoldEntry:
+    file_name, digest = save_fold(folder, outcome.fold, outcome.valid_idx, outcome.oof, outcome.test)
+    if outcome.model.history_:
+        write_json(folder / f"history-{outcome.fold}.json", outcome.model.history_)
+    return FoldEntry(
+        scores=outcome.scores, n_fit=int(len(outcome.fit_idx)),
+        n_stop=int(len(outcome.stop_idx)) if outcome.stop_idx is not None else 0, n_valid=int(len(outcome.valid_idx)),
+        file=file_name, sha256=digest, features_seconds=outcome.features_seconds, fit_seconds=outcome.fit_seconds,
+        predict_seconds=outcome.predict_seconds, best_iteration=outcome.model.best_iteration_,
+        host=outcome.extra.get("host") or platform.node(), extra={k: v for k, v in outcome.extra.items() if k != "host"},
+    )
+
+
+def _finish(folder, manifest: RunManifest, setup: RunSetup) -> None:
+    dataset, folds = setup.dataset, setup.folds
+    n_classes = dataset.competition.n_classes
+    oof = np.full((dataset.n_train, n_classes), np.nan, dtype=np.float32)
+    test = np.zeros((dataset.n_test, n_classes), dtype=np.float64)
+    run = Run(manifest.run, folder, manifest)
+    fold_tests = []
+    for f in range(folds.n_splits):
+        arrays = run.fold(f)
+        oof[arrays["valid_idx"]] = arrays["oof"]
+        test += arrays["test"]
+        fold_tests.append(arrays["test"])
+    test /= folds.n_splits
+    if np.isnan(oof).any():
+        raise KaggletkError(f"{folder}: fold files do not cover every training row; rerun with --overwrite")
+    summarise(manifest, dataset, folds, oof, test, fold_tests)
+    manifest.status = "complete"
+    save_final(folder, manifest, {"oof": oof, "test": test.astype(np.float32)})

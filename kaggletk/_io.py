@@ -1,4 +1,9 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+Files are written to a temporary file beside the target and renamed over it. Temporary files are
+created private (``mkstemp``'s 0600); once whole they get the modes any other tool's files would
+(0666 and folders 0777, less the umask), so a team sharing a project folder can read each other's runs.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
         crash_point("before-rename")
         os.replace(tmp, path)
     except OSError as exc:
@@ -45,6 +51,37 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it (``/proc/self/status``; else set and restored)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def share_dir(path: Path) -> None:
+    """Give a folder made by ``mkdtemp`` (0700) the mode ``mkdir`` would have given it."""
+    os.chmod(path, 0o777 & ~current_umask())
+
+
+_verified: dict[tuple[str, int, int], str] = {}
+
+
+def verified_sha256(path: Path) -> str:
+    """sha256 of a file, computed once per process for an unchanged file (same size and modification time)."""
+    stat = os.stat(path)
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _verified:
+        _verified[key] = sha256_file(path)
+    return _verified[key]
 
 
 def _os_error(path: Path, exc: OSError) -> KaggletkError:

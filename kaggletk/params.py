@@ -38,8 +38,48 @@ def tuned_path(comp: str, model: str, ws: Workspace | None = None, variant: str 
     return own if own.exists() else shipped_tuned_path(comp, model, ws, variant)
 
 
+# Bounds on what --params may hold: a model has tens of parameters, not thousands, and no value nests deeply.
+MAX_PARAMS = 200
+MAX_DEPTH = 8
+MAX_BYTES = 1 << 20
+
+
+def _bounded(params: dict[str, Any], where: str) -> dict[str, Any]:
+    if len(params) > MAX_PARAMS:
+        raise KaggletkError(f"{where}: {len(params)} parameters; a model takes at most {MAX_PARAMS}, check the file")
+
+    def depth(value: Any, level: int) -> None:
+        if level > MAX_DEPTH:
+            raise KaggletkError(f"{where}: a value nests more than {MAX_DEPTH} levels deep; parameters are numbers, "
+                                "strings, lists or small objects")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        for child in children:
+            depth(child, level + 1)
+
+    depth(params, 1)
+    bad = [k for k in params if not isinstance(k, str) or not k]
+    if bad:
+        raise KaggletkError(f"{where}: parameter names must be non-empty strings")
+    return params
+
+
+def _loads(text: str, where: str) -> Any:
+    if len(text) > MAX_BYTES:
+        raise KaggletkError(f"{where}: {len(text)} bytes of parameters; at most {MAX_BYTES} (check the file)")
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise KaggletkError(f"{where}: JSON nested too deeply; parameters are numbers, strings, lists or small objects") from exc
+
+
 def parse_params(spec: str | dict | None, comp: str, model: str, ws: Workspace | None = None, variant: str = "full") -> ParamSpec:
     """Turn a ``--params`` value into a dict of parameter overrides (``tuned``: the file for this data variant)."""
+    spec = _parse(spec, comp, model, ws, variant)
+    _bounded(spec.params, "--params" if spec.source in ("json", "default") else spec.source)
+    return spec
+
+
+def _parse(spec: str | dict | None, comp: str, model: str, ws: Workspace | None, variant: str) -> ParamSpec:
     if spec is None or spec == "":
         return ParamSpec({}, "default")
     if isinstance(spec, dict):
@@ -65,7 +105,7 @@ def parse_params(spec: str | dict | None, comp: str, model: str, ws: Workspace |
             raise KaggletkError(f"{path}: must hold a JSON object of parameters, e.g. {{\"max_depth\": 8}}")
         return ParamSpec(data.get("params", data) if isinstance(data.get("params"), dict) else data, str(path))
     try:
-        data = json.loads(text)
+        data = _loads(text, "--params")
     except json.JSONDecodeError as exc:
         raise KaggletkError(f"--params: not valid JSON ({exc.msg} at character {exc.pos}); pass e.g. '{{\"max_depth\": 8}}'") from exc
     if not isinstance(data, dict):
@@ -75,7 +115,11 @@ def parse_params(spec: str | dict | None, comp: str, model: str, ws: Workspace |
 
 def _load_json_file(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return _loads(path.read_text(encoding="utf-8"), str(path))
+    except UnicodeDecodeError as exc:
+        raise KaggletkError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 JSON") from exc
+    except IsADirectoryError as exc:
+        raise KaggletkError(f"{path}: is a folder; --params takes a JSON object or a .json file") from exc
     except json.JSONDecodeError as exc:
         raise KaggletkError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file") from exc
     except OSError as exc:

@@ -16,6 +16,7 @@ from kaggletk.blend import run_blend
 from kaggletk.cv import CvRequest, run_cv
 from kaggletk.data import load_dataset
 from kaggletk.errors import KaggletkError
+from kaggletk._lock import is_locked
 from kaggletk.store import load_run, run_lock
 from tests.conftest import run_cli
 
@@ -51,7 +52,7 @@ def test_cv_killed_at_any_point_reruns_to_the_same_oof(project, reference, point
     killed = _kaggletk(project, *CV, env={"KAGGLETK_CRASH_AT": point})
     assert killed.returncode == -signal.SIGKILL
     folder = project / "oof" / "fashion_mnist" / "r"
-    assert (folder / ".lock").exists()  # the killed process could not clean up
+    assert not is_locked(folder)  # the kernel released the killed writer's lock
     _no_partial_files(folder)
     if not load_run("fashion_mnist", "r").complete:
         with pytest.raises(KaggletkError, match="run r is partial"):
@@ -59,7 +60,7 @@ def test_cv_killed_at_any_point_reruns_to_the_same_oof(project, reference, point
     rerun = _kaggletk(project, *CV)
     assert rerun.returncode == 0, rerun.stderr
     run = load_run("fashion_mnist", "r")
-    assert run.complete and not (folder / ".lock").exists() and not list(folder.glob(".*.tmp"))
+    assert run.complete and not is_locked(folder) and not list(folder.glob(".*.tmp"))
     np.testing.assert_array_equal(run.oof(), reference[0])
     np.testing.assert_array_equal(run.test(), reference[1])
 
@@ -116,18 +117,25 @@ def test_fetch_killed_between_renames_keeps_the_old_cache(project):
     assert load_dataset("sign_mnist", "full").n_train == 3000  # the previous cache is put back
 
 
+def _hold_lock(folder: Path) -> subprocess.Popen:
+    """Another process that holds ``folder``'s lock until killed (it prints 'held' once it has it)."""
+    code = (f"import sys, time; from kaggletk._lock import folder_lock\n"
+            f"with folder_lock({str(folder)!r}, 'busy'):\n    print('held', flush=True); time.sleep(120)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
 def test_two_processes_on_one_run_do_not_corrupt_it(project):
     folder = project / "oof" / "fashion_mnist" / "busy"
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = _hold_lock(folder)
     try:
-        folder.mkdir(parents=True)
-        (folder / ".lock").write_text(f"{holder.pid} ")
         status, _, err = run_cli("cv", "fashion_mnist", "--model", "logreg", "--data", "sample", "--name", "busy")
         assert status == 2 and f"run is being written by process {holder.pid}" in err
     finally:
         holder.kill()
         holder.wait()
-    # the holder is gone: its lock is stale and the next run takes over
+    # the holder is gone: the kernel released its lock and the next run takes it at once
     assert run_cv(CvRequest("fashion_mnist", "logreg", data="sample", name="busy")).run.complete
 
 
@@ -141,12 +149,13 @@ def test_two_runs_of_one_competition_work_side_by_side(project):
     np.testing.assert_array_equal(load_run("fashion_mnist", "a").oof(), load_run("fashion_mnist", "b").oof())
 
 
-def test_a_reused_pid_does_not_hold_a_lock(project, tmp_path):
+def test_a_lock_file_left_behind_holds_nothing(project, tmp_path):
     folder = tmp_path / "run"
     folder.mkdir()
-    (folder / ".lock").write_text(f"{os.getppid()} 1")  # a live PID, but not the process that took the lock
+    (folder / ".lock").write_text(f"{os.getppid()}\n")  # a live PID in a lock file nobody holds
     with run_lock(folder):
-        assert (folder / ".lock").read_text().split()[0] == str(os.getpid())
+        assert is_locked(folder) and (folder / ".lock").read_text().split()[0] == str(os.getpid())
+    assert not is_locked(folder)
 
 
 def test_credentials_never_reach_any_file_or_output(project):

@@ -12,6 +12,9 @@ import numpy as np
 
 from kaggletk.errors import KaggletkError
 
+# The most a member of a .zip may inflate to (its header says how much, before anything is read).
+MAX_MEMBER_BYTES = 4 << 30
+
 IMAGE_SIDE = 28
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 
@@ -63,6 +66,9 @@ def _open_zip_member(path: Path) -> io.BufferedIOBase:
         names = ", ".join(m.filename for m in members) or "(empty)"
         raise KaggletkError(f"{path}: expected exactly one CSV inside the zip, found: {names}; unpack it and point --from at the folder")
     member = data_members[0]
+    if member.file_size > MAX_MEMBER_BYTES:
+        raise KaggletkError(f"{path}: {member.filename} would inflate to {member.file_size / 2**30:.1f} GiB, more than the "
+                            f"{MAX_MEMBER_BYTES >> 30} GiB kaggletk reads; unpack it yourself if it is really that big")
     try:
         raw = archive.read(member)
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
@@ -77,16 +83,6 @@ def _gunzip(raw: bytes, path: Path) -> bytes:
         return gzip.decompress(raw)
     except (EOFError, OSError) as exc:
         raise KaggletkError(f"{path}: truncated or corrupt gzip data ({exc}); download it again") from exc
-
-
-def read_all(path: Path) -> bytes:
-    """The whole decompressed content of ``path``, with truncation reported as a user error."""
-    stream = open_binary(path)
-    try:
-        with stream:
-            return stream.read()
-    except (EOFError, gzip.BadGzipFile, OSError, zipfile.BadZipFile) as exc:
-        raise KaggletkError(f"{path}: truncated or corrupt compressed file ({exc}); download it again") from exc
 
 
 def as_images(array: np.ndarray, source: str, field: str) -> np.ndarray:

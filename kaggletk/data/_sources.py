@@ -68,7 +68,8 @@ def fetch(name: str, source: Path | None = None, *, use_kaggle: bool = True, ws:
     start = time.perf_counter()
 
     def written(raw, origin: str) -> FetchResult:
-        write_cache(comp, raw, "full", origin, ws)
+        # --from rebuilds the cache; a cache found missing is built once even when two processes start together
+        write_cache(comp, raw, "full", origin, ws, replace=source is not None)
         dataset = read_cache(comp, "full", ws)
         assert dataset is not None
         return FetchResult(dataset, origin, False, time.perf_counter() - start)
@@ -102,7 +103,7 @@ def load_sample(comp: Competition, ws: Workspace | None = None) -> Dataset:
     sample_folder = comp.folder / "sample"
     if not sample_folder.is_dir():
         raise KaggletkError(f"{sample_folder}: no sample data shipped for {comp.name}; fetch the full data with `kaggletk fetch {comp.name}`")
-    write_cache(comp, read_source(sample_folder, comp), "sample", str(sample_folder), ws)
+    write_cache(comp, read_source(sample_folder, comp), "sample", str(sample_folder), ws, replace=False)
     dataset = read_cache(comp, "sample", ws)
     assert dataset is not None
     return dataset

@@ -18,14 +18,15 @@ import hashlib
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from kaggletk import __version__
 from kaggletk._lock import folder_lock
-from kaggletk._io import load_npy, read_json, recover_dir, replace_dir, save_npy, write_json
+from kaggletk._faults import crash_point
+from kaggletk._io import load_npy, read_json, recover_dir, replace_dir, save_npy, share_dir, verified_sha256, write_json
 from kaggletk.competition import Competition
 from kaggletk.data._base import RawData
 from kaggletk.errors import KaggletkError
@@ -61,6 +62,7 @@ class Dataset:
     fingerprint: str
     folder: Path
     source: str
+    checksums: dict = field(default_factory=dict, repr=False)  # sha256 of each cached array, from its manifest
 
     @property
     def y(self) -> np.ndarray:
@@ -78,7 +80,13 @@ class Dataset:
     def holdout_labels(self) -> np.ndarray | None:
         """Held-out test labels (label values), or None. For scoring only: never train or tune on them."""
         path = self.folder / "holdout" / "test_labels.npy"
-        return load_npy(path) if path.exists() else None
+        if not path.exists():
+            return None
+        expected = self.checksums.get("holdout/test_labels")
+        if expected is not None and verified_sha256(path) != expected:
+            raise KaggletkError(f"{path}: checksum does not match the cache's manifest.json; run "
+                                f"`kaggletk fetch {self.competition.name}` again")
+        return load_npy(path)
 
 
 def fingerprint(train_images: np.ndarray, train_labels: np.ndarray, test_images: np.ndarray) -> str:
@@ -95,15 +103,27 @@ def cache_dir(comp: str, variant: str, ws: Workspace | None = None) -> Path:
     return (ws or workspace()).data_dir(comp) / variant
 
 
-def write_cache(comp: Competition, raw: RawData, variant: str, source: str, ws: Workspace | None = None) -> Path:
-    """Write ``raw`` as the cache ``variant`` of ``comp`` (atomically, replacing any old one)."""
+_BUSY = "the data cache is being written"
+
+
+def write_cache(comp: Competition, raw: RawData, variant: str, source: str, ws: Workspace | None = None, *,
+                replace: bool = True) -> Path:
+    """Write ``raw`` as the cache ``variant`` of ``comp``: into a temporary folder, then renamed into place.
+
+    One writer at a time per competition (others wait), and readers wait for the writer.
+    ``replace=False`` keeps a cache that another process finished meanwhile (two runs starting
+    together on a fresh machine build it once); ``fetch --from`` replaces it.
+    """
     final = cache_dir(comp.name, variant, ws)
-    # One writer at a time per competition; others wait (two `cv` runs may start on a fresh machine together).
-    with folder_lock(final.parent, f"{final.parent}: the data cache is being written", wait_seconds=600):
-        for leftover in final.parent.glob(f".{variant}.*.tmp"):  # from a fetch that was killed
+    with folder_lock(final.parent, f"{final.parent}: {_BUSY}", wait_seconds=600):
+        for leftover in final.parent.glob(f".{variant}.*.tmp"):  # from a writer that was killed: we hold the lock
             shutil.rmtree(leftover, ignore_errors=True)
+        recover_dir(final)
+        if not replace and (final / "manifest.json").exists():
+            return final
         tmp = Path(tempfile.mkdtemp(prefix=f".{variant}.", suffix=".tmp", dir=final.parent))
         try:
+            share_dir(tmp)
             arrays = {
                 "train_images": raw.train_images,
                 "train_labels": raw.train_labels.astype(np.int64),
@@ -132,6 +152,7 @@ def write_cache(comp: Competition, raw: RawData, variant: str, source: str, ws: 
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 },
             )
+            crash_point("cache-written")
             replace_dir(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -140,26 +161,44 @@ def write_cache(comp: Competition, raw: RawData, variant: str, source: str, ws: 
 
 
 def read_cache(comp: Competition, variant: str, ws: Workspace | None = None) -> Dataset | None:
-    """Load a cached variant, or None when there is none (or it is from an older cache version)."""
+    """Load a cached variant, or None when there is none (or it is from an older cache version).
+
+    Every array is checked against the sha256 its manifest holds (once per process for an unchanged
+    file), so a changed or corrupt cache fails in one line instead of training on wrong data.
+    """
     folder = cache_dir(comp.name, variant, ws)
     if not folder.exists() and folder.with_name(f".{variant}.old").exists():
-        # A writer was killed between its two renames, or is between them now: wait for any live writer.
-        with folder_lock(folder.parent, f"{folder.parent}: the data cache is being written", wait_seconds=600):
+        # A writer was killed between its two renames (or is between them now): as a writer, put the old one back.
+        with folder_lock(folder.parent, f"{folder.parent}: {_BUSY}", wait_seconds=600):
             recover_dir(folder)
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.exists():
+    if not (folder / "manifest.json").exists():
         return None
-    manifest = read_json(manifest_path)
-    if manifest.get("cache_version") != CACHE_VERSION:
-        return None
-    arrays = {name: load_npy(folder / f"{name}.npy") for name in _ARRAYS}
+    with folder_lock(folder.parent, f"{folder.parent}: {_BUSY}", wait_seconds=600, shared=True):
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.exists():
+            return None
+        manifest = read_json(manifest_path)
+        if manifest.get("cache_version") != CACHE_VERSION:
+            return None
+        checksums = manifest.get("checksums") or {}
+        refetch = f"run `kaggletk fetch {comp.name}` again (with --from FOLDER if it was built from a folder)"
+        arrays = {}
+        for name in _ARRAYS:
+            path = folder / f"{name}.npy"
+            if not path.exists():
+                raise KaggletkError(f"{path}: missing from the data cache; {refetch}")
+            if name not in checksums or verified_sha256(path) != checksums[name]:
+                raise KaggletkError(f"{path}: checksum does not match {manifest_path.name} (the file was changed or is "
+                                    f"corrupt); {refetch}")
+            arrays[name] = load_npy(path)
     if len(arrays["train_images"]) != manifest["n_train"] or len(arrays["test_ids"]) != manifest["n_test"]:
-        raise KaggletkError(f"{folder}: cache arrays do not match manifest.json; run `kaggletk fetch {comp.name}` again")
+        raise KaggletkError(f"{folder}: cache arrays do not match manifest.json; {refetch}")
     return Dataset(
         competition=comp,
         variant=variant,
         fingerprint=manifest["fingerprint"],
         folder=folder,
         source=manifest.get("source", ""),
+        checksums=checksums,
         **arrays,
     )

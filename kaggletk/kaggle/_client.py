@@ -1,4 +1,4 @@
-"""The official ``kaggle`` client (2.x), wrapped: credentials, quiet calls, retries, one-line errors.
+"""The official ``kaggle`` client (2.x), wrapped: credentials, time limits, quiet calls, retries, one-line errors.
 
 The client is imported here only, and only when a command talks to Kaggle: importing it
 authenticates at once (printing a help text and calling ``exit`` when there are no credentials),
@@ -10,11 +10,14 @@ What this module relies on in kaggle 2.2:
   holding it; ``~/.kaggle/access_token``), checked with the server; a legacy key
   (``KAGGLE_USERNAME`` + ``KAGGLE_KEY``, or ``kaggle.json`` in ``$KAGGLE_CONFIG_DIR``, else
   ``~/.kaggle``, else ``~/.config/kaggle``); OAuth credentials from ``kaggle auth login``.
-  ``authenticate()`` prints a help text and calls ``exit(1)`` when none is found.
+  ``authenticate()`` prints a help text and calls ``exit(1)`` when none is found; a
+  ``kaggle.json`` that does not parse is skipped silently.
 - The config folder and ``KAGGLE_API_ENVIRONMENT`` (the API host) are read once, at import.
+- Every API call goes through ``KaggleApi.build_kaggle_client()``, whose ``requests`` session is
+  given no timeout: a server that accepts the connection and never answers blocks for ever. The
+  session is therefore given a transport adapter with connect and read timeouts (``Timeouts``).
 - HTTP failures raise ``requests.HTTPError``; Kaggle's explanation is the ``message`` of the JSON
-  body. A failed upload is *returned*, not raised: ``competition_submit`` answers with the message
-  ``Could not submit to competition`` and the caller must check it.
+  body.
 - The client prints progress and warnings on stdout; all of it is captured here (it can include
   request headers in verbose mode) and never shown as is.
 """
@@ -22,40 +25,101 @@ What this module relies on in kaggle 2.2:
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kaggletk.errors import KaggletkError
 
 T = TypeVar("T")
+Notify = Callable[[str], None]
 
 ATTEMPTS = 4
-"""Tries of one Kaggle call before a transient failure (connection, HTTP 5xx or 429) is final."""
+"""Tries of one Kaggle call before a transient failure (connection, time-out, HTTP 5xx or 429) is final."""
+
+SETTINGS_URL = "https://www.kaggle.com/settings"
 
 _RETRY_ENV = "KAGGLETK_RETRY_BASE_SECONDS"
-_DEFAULT_BASE_SECONDS = 2.0
+_CONNECT_ENV = "KAGGLETK_CONNECT_TIMEOUT_SECONDS"
+_READ_ENV = "KAGGLETK_TIMEOUT_SECONDS"
+_TRANSFER_ENV = "KAGGLETK_TRANSFER_TIMEOUT_SECONDS"
 _MAX_RETRY_AFTER = 60.0
 _SECRET_ENV = ("KAGGLE_KEY", "KAGGLE_API_TOKEN")
+_TIMEOUT_VALUE = re.compile(r"(?:read|connect) timeout=([0-9.]+)")
 
 _secrets: set[str] = set()
 _warned: set[str] = set()
 _config_file: list[str] = []  # the client's kaggle.json path, once connected (for messages)
 
 
-class UploadFailed(Exception):
-    """The client reported a failed upload with a normal return value; nothing was submitted."""
+@dataclass(frozen=True)
+class Timeouts:
+    """How long kaggletk waits for Kaggle, in seconds.
+
+    Attributes
+    ----------
+    connect : float
+        To open a connection (``$KAGGLETK_CONNECT_TIMEOUT_SECONDS``, default 10).
+    read : float
+        For the answer to an API call (``$KAGGLETK_TIMEOUT_SECONDS``, default 60).
+    transfer : float
+        For the next piece of a download, or for the answer to an upload
+        (``$KAGGLETK_TRANSFER_TIMEOUT_SECONDS``, default 300): it bounds each wait, not the
+        whole transfer, so a large file on a slow line still arrives.
+    """
+
+    connect: float
+    read: float
+    transfer: float
+
+    @property
+    def api(self) -> tuple[float, float]:
+        """``(connect, read)`` as ``requests`` takes it, for API calls."""
+        return self.connect, self.read
+
+    @property
+    def stream(self) -> tuple[float, float]:
+        """``(connect, transfer)``, for downloads and uploads."""
+        return self.connect, self.transfer
+
+
+def timeouts() -> Timeouts:
+    """The time limits in force, from the environment (see ``Timeouts``)."""
+    return Timeouts(_env_seconds(_CONNECT_ENV, 10.0, 0.1, 3600), _env_seconds(_READ_ENV, 60.0, 0.1, 3600),
+                    _env_seconds(_TRANSFER_ENV, 300.0, 0.1, 3600))
+
+
+def retry_base_seconds() -> float:
+    """First retry delay (doubled on each retry); ``$KAGGLETK_RETRY_BASE_SECONDS`` overrides it (default 2)."""
+    return _env_seconds(_RETRY_ENV, 2.0, 0, 600)
+
+
+def _env_seconds(name: str, default: float, low: float, high: float) -> float:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not low <= seconds <= high:
+        raise KaggletkError(f"{name}={value!r}: use a number of seconds between {low:g} and {high:g}, e.g. {default:g}")
+    return seconds
 
 
 def credentials_help(config_file: str | None = None) -> str:
     """How to give the Kaggle client credentials, in one clause (names places, never values)."""
     where = config_file or "~/.kaggle/kaggle.json"
     return (f"set KAGGLE_USERNAME and KAGGLE_KEY (or KAGGLE_API_TOKEN), or save the kaggle.json from "
-            f"https://www.kaggle.com/settings (API, Create New Token) as {where} and `chmod 600` it")
+            f"{SETTINGS_URL} (API, Create New Token) as {where} and `chmod 600` it")
 
 
 def redact(text: str) -> str:
@@ -66,30 +130,21 @@ def redact(text: str) -> str:
     return text
 
 
-def warn(message: str, notify: Callable[[str], None] | None) -> None:
-    """A warning for the user: through ``notify`` when given, else one line on stderr."""
+def tell(message: str, notify: Notify | None) -> None:
+    """A notice for the user: through ``notify`` when given, else one line on stderr."""
     if notify is not None:
-        notify(f"warning: {message}")
+        notify(message)
     else:
-        print(f"kaggletk: warning: {message}", file=sys.stderr)
+        print(f"kaggletk: {message}", file=sys.stderr)
 
 
-def retry_base_seconds() -> float:
-    """First retry delay (doubled on each retry); ``$KAGGLETK_RETRY_BASE_SECONDS`` overrides it."""
-    value = os.environ.get(_RETRY_ENV)
-    if value is None:
-        return _DEFAULT_BASE_SECONDS
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 600:
-        raise KaggletkError(f"{_RETRY_ENV}={value!r}: use a number of seconds between 0 and 600, e.g. 2")
-    return seconds
+def warn(message: str, notify: Notify | None) -> None:
+    """A warning for the user (``tell`` with a ``warning:`` prefix)."""
+    tell(f"warning: {message}", notify)
 
 
-def connect(what: str, *, hint: str = "", notify: Callable[[str], None] | None = None) -> Any:
-    """An authenticated ``kaggle.api.kaggle_api_extended.KaggleApi``.
+def connect(what: str, *, hint: str = "", notify: Notify | None = None) -> Any:
+    """An authenticated ``KaggleApi`` whose HTTP sessions have time limits.
 
     Parameters
     ----------
@@ -100,35 +155,98 @@ def connect(what: str, *, hint: str = "", notify: Callable[[str], None] | None =
     notify : callable or None
         Receives warnings (a ``kaggle.json`` readable by other users) and retry notices.
 
+    Returns
+    -------
+    KaggleApi
+        Its ``build_kaggle_client(timeout)`` takes the ``(connect, read)`` limit of that client;
+        without one, ``timeouts().api``. ``api.timeouts`` holds the limits in force.
+
     Raises
     ------
     KaggletkError
-        No credentials (one line saying how to set them), refused credentials, the client
-        cannot be imported, or Kaggle unreachable after retries.
+        No credentials (one line saying how to set them), a ``kaggle.json`` that is there but
+        broken (saying so), refused credentials, the client cannot be imported, a bad time
+        limit in the environment, or Kaggle unreachable after retries.
     """
+    limits = timeouts()
     captured = io.StringIO()
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-            from kaggle.api.kaggle_api_extended import KaggleApi
+            api_class = _timed_api_class()
     except ImportError as exc:
         raise KaggletkError(f"{what}: the kaggle package is not installed; install it with `pip install 'kaggle>=2'`") from exc
     except (Exception, SystemExit) as exc:  # the import authenticates and makes folders: anything can surface
         raise KaggletkError(f"{what}: the kaggle package cannot be loaded ({type(exc).__name__}: {redact(str(exc))})") from exc
-    api = KaggleApi()
-    config_file = str(api.config)
-    _config_file[:] = [config_file]
-    _check_permissions(Path(config_file), notify)
-    # The client drops a token that the server does not accept and then reports no credentials at all.
-    token_note = " (KAGGLE_API_TOKEN is set but Kaggle did not accept it: it may have expired)" \
-        if os.environ.get("KAGGLE_API_TOKEN") else ""
-    missing = f"{what}: no Kaggle credentials found{token_note}; {credentials_help(config_file)}{hint}"
-    run(api.authenticate, what=what, notify=notify, on_exit=missing)
+    api = api_class()
+    api.timeouts = limits
+    config_file = Path(api.config)
+    _config_file[:] = [str(config_file)]
+    _check_permissions(config_file, notify)
+    run(api.authenticate, what=what, notify=notify, on_exit=_no_credentials(what, config_file, hint))
     values = getattr(api, "config_values", {}) or {}
     _secrets.update(str(values[k]) for k in ("key", "token") if values.get(k))
     return api
 
 
-def _check_permissions(path: Path, notify: Callable[[str], None] | None) -> None:
+@functools.cache
+def _timed_api_class() -> type:
+    """``KaggleApi`` with a timeout on every session it builds (imports the client: call it quietly)."""
+    from kaggle.api.kaggle_api_extended import KaggleApi
+    from requests.adapters import HTTPAdapter
+
+    class TimeoutAdapter(HTTPAdapter):
+        def __init__(self, timeout: tuple[float, float]):
+            super().__init__()
+            self.timeout = timeout
+
+        def send(self, request, timeout=None, **kwargs):  # the client passes none
+            return super().send(request, timeout=timeout or self.timeout, **kwargs)
+
+    class TimedKaggleApi(KaggleApi):
+        timeouts: Timeouts
+
+        def build_kaggle_client(self, timeout: tuple[float, float] | None = None):
+            client = super().build_kaggle_client()
+            http = client.http_client()
+            http._init_session()  # made lazily by the client's first call; made now to mount on it
+            adapter = TimeoutAdapter(timeout or self.timeouts.api)
+            for prefix in ("http://", "https://"):
+                http._session.mount(prefix, adapter)
+            return client
+
+    return TimedKaggleApi
+
+
+def _no_credentials(what: str, config_file: Path, hint: str) -> str:
+    """The message when the client finds no credentials: a broken kaggle.json is named as such."""
+    problem = _config_problem(config_file)
+    if problem:
+        return f"{what}: {config_file} {problem}: fix it or download a new one from {SETTINGS_URL} (API, Create New Token)"
+    # The client drops a token that the server does not accept and then reports no credentials at all.
+    token_note = " (KAGGLE_API_TOKEN is set but Kaggle did not accept it: it may have expired)" \
+        if os.environ.get("KAGGLE_API_TOKEN") else ""
+    return f"{what}: no Kaggle credentials found{token_note}; {credentials_help(str(config_file))}{hint}"
+
+
+def _config_problem(path: Path) -> str | None:
+    """Why an existing kaggle.json gives no credentials (never quoting it), or None (absent or fine)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"exists but cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"exists but is not valid JSON (line {exc.lineno}: {exc.msg})"
+    if not isinstance(data, dict):
+        return 'exists but is not a JSON object like {"username": "...", "key": "..."}'
+    missing = [name for name in ("username", "key") if not data.get(name) and not os.environ.get(f"KAGGLE_{name.upper()}")]
+    return f"exists but has no {' and no '.join(repr(m) for m in missing)}" if missing else None
+
+
+def _check_permissions(path: Path, notify: Notify | None) -> None:
     # The client prints its own warning on every read; it is captured, and this one is shown once.
     if os.name == "nt" or str(path) in _warned:
         return
@@ -141,10 +259,25 @@ def _check_permissions(path: Path, notify: Callable[[str], None] | None) -> None
         warn(f"{path} holds your Kaggle key and is readable by other users of this machine; run `chmod 600 {path}`", notify)
 
 
+def call(func: Callable[..., T], *args: Any, what: str, on_exit: str | None = None, **kwargs: Any) -> T:
+    """Call a client function once, its output captured; the client's ``exit`` becomes a ``KaggletkError``.
+
+    Other exceptions propagate as raised (``transient_reason`` and ``final_error`` classify them).
+    """
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            return func(*args, **kwargs)
+    except SystemExit as exc:
+        detail = _last_line(captured.getvalue())
+        raise KaggletkError(on_exit or f"{what}: the Kaggle client stopped ({detail or 'no reason given'})") from exc
+
+
 def run(func: Callable[..., T], *args: Any, what: str, errors: Mapping[int, str] | None = None,
-        notify: Callable[[str], None] | None = None, on_exit: str | None = None, attempts: int = ATTEMPTS,
-        **kwargs: Any) -> T:
+        notify: Notify | None = None, on_exit: str | None = None, attempts: int = ATTEMPTS, **kwargs: Any) -> T:
     """Call a client function quietly, retrying transient failures with exponential backoff.
+
+    Only for calls that are safe to repeat: creating a submission is not (see ``_api``).
 
     Parameters
     ----------
@@ -155,63 +288,67 @@ def run(func: Callable[..., T], *args: Any, what: str, errors: Mapping[int, str]
     errors : mapping of int to str, optional
         Messages for HTTP statuses the caller can explain (404: no such competition, ...);
         ``{detail}`` is replaced by ``404`` or ``404: <Kaggle's message>``.
+    notify : callable or None
+        Receives one line per retry (else it goes to stderr).
     on_exit : str, optional
         Message when the client calls ``exit`` (it does when credentials are missing).
     attempts : int
         Tries before a transient failure is final.
 
-    Transient failures (connection errors, HTTP 5xx and 429, failed uploads) are tried
-    ``attempts`` times, waiting ``base * 2**i`` seconds (Retry-After when Kaggle sends one, up to
-    60 s), then end in one line. Every other failure ends in one line at once.
+    Transient failures (connection errors, time-outs, HTTP 5xx and 429) are tried ``attempts``
+    times, waiting ``base * 2**i`` seconds (Retry-After when Kaggle sends one, up to 60 s), then
+    end in one line. Every other failure ends in one line at once; a ``KaggletkError`` raised by
+    ``func`` passes through unchanged.
     """
     base = retry_base_seconds()
     for attempt in range(1, attempts + 1):
-        captured = io.StringIO()
         try:
-            with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-                return func(*args, **kwargs)
-        except SystemExit as exc:
-            detail = _last_line(captured.getvalue())
-            raise KaggletkError(on_exit or f"{what}: the Kaggle client stopped ({detail or 'no reason given'})") from exc
+            return call(func, *args, what=what, on_exit=on_exit, **kwargs)
         except KaggletkError:
             raise
         except Exception as exc:  # the client raises requests, urllib3 and plain exceptions alike
-            reason, delay = _transient(exc, captured.getvalue())
+            reason = transient_reason(exc)
             if reason is None:
-                raise _final_error(exc, what, errors or {}) from exc
+                raise final_error(exc, what, errors or {}) from exc
             if attempt == attempts:
                 raise KaggletkError(f"{what}: failed {attempts} times ({reason}); {_advice(exc)}") from exc
+            delay = _retry_after(exc)
             wait = base * 2 ** (attempt - 1) if delay is None else min(delay, _MAX_RETRY_AFTER)
-            if notify is not None:
-                notify(f"{what}: {reason}; retrying in {wait:.3g}s (attempt {attempt + 1} of {attempts})")
+            tell(f"{what}: {reason}; retrying in {wait:.3g}s (attempt {attempt + 1} of {attempts})", notify)
             time.sleep(wait)
     raise AssertionError("unreachable")
 
 
-def _transient(exc: Exception, output: str) -> tuple[str | None, float | None]:
-    """(reason, Retry-After seconds) for a failure worth retrying; (None, None) otherwise."""
+def transient_reason(exc: BaseException) -> str | None:
+    """Why a failure is worth retrying, in a few words (``HTTP 503: ...``); None when it is not."""
     import requests
     from urllib3 import exceptions as urllib3_exceptions
 
-    if isinstance(exc, UploadFailed):
-        detail = _last_line(output)
-        return f"the upload failed{': ' + detail if detail else ''}", None
     status = http_status(exc)
     if status is not None:
-        if status >= 500 or status == 429:
-            return f"HTTP {status}{_message_suffix(exc)}", _retry_after(exc)
-        return None, None
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                        urllib3_exceptions.ProtocolError, urllib3_exceptions.TimeoutError, ConnectionError)):
-        return f"cannot reach {_host(exc)} ({type(exc).__name__})", None
-    return None, None
+        return f"HTTP {status}{_message_suffix(exc)}" if status >= 500 or status == 429 else None
+    if isinstance(exc, (requests.Timeout, urllib3_exceptions.TimeoutError)) or _timed_out(exc):
+        seconds = _TIMEOUT_VALUE.search(str(exc))
+        return f"{_host(exc)} did not answer within {seconds.group(1) + 's' if seconds else 'the time limit'}"
+    if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                        urllib3_exceptions.ProtocolError, ConnectionError)):
+        return f"cannot reach {_host(exc)} ({type(exc).__name__})"
+    return None
 
 
-def _advice(exc: Exception) -> str:
-    if isinstance(exc, UploadFailed):
-        return "nothing was submitted; try again later"
+def _timed_out(exc: BaseException) -> bool:
+    """A read time-out that ``requests`` reports as a ConnectionError (it does so mid-download)."""
+    from urllib3 import exceptions as urllib3_exceptions
+
+    return any(isinstance(arg, urllib3_exceptions.ReadTimeoutError) for arg in getattr(exc, "args", ()))
+
+
+def _advice(exc: BaseException) -> str:
     if http_status(exc) is not None:
         return "Kaggle may be busy or down; try again later"
+    if "did not answer" in (transient_reason(exc) or ""):
+        return (f"Kaggle may be slow or down; try again later (the limits are {_READ_ENV}, {_TRANSFER_ENV} for "
+                f"transfers and {_CONNECT_ENV})")
     return "check your internet connection (and any proxy) and try again"
 
 
@@ -260,7 +397,8 @@ def _host(exc: BaseException) -> str:
     return (urlsplit(url).hostname if url else None) or "Kaggle"
 
 
-def _final_error(exc: Exception, what: str, errors: Mapping[int, str]) -> KaggletkError:
+def final_error(exc: BaseException, what: str, errors: Mapping[int, str]) -> KaggletkError:
+    """The one-line error for a failure that is not retried (``errors`` as for ``run``)."""
     status = http_status(exc)
     if status is None:
         return KaggletkError(f"{what}: the Kaggle client failed ({type(exc).__name__}: {redact(str(exc)) or 'no message'})")

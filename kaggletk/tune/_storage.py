@@ -19,9 +19,56 @@ def default_storage_url(comp: str, ws: Workspace | None = None) -> str:
     return f"sqlite:///{path}"
 
 
+# Query parameters whose values are secrets (libpq's password, sslpassword; tokens and keys of other drivers).
+_SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key|auth|credential", re.IGNORECASE)
+
+
+def _split_secrets(url: str) -> tuple[str, list[str]]:
+    """(the URL masked, the secret values it held, raw and percent-decoded)."""
+    from urllib.parse import unquote
+
+    scheme, sep, rest = str(url).partition("://")
+    if not sep:
+        return str(url), []
+    secrets = []
+    at = rest.rfind("@")  # a password may hold a raw '@': the host starts after the last one
+    if at >= 0:
+        userinfo, after = rest[:at], rest[at + 1:]
+        user, colon, password = userinfo.partition(":")
+        if colon:
+            secrets.append(password)
+            rest = f"{user}:***@{after}"
+    head, qsep, query = rest.partition("?")
+    if qsep:
+        query, hsep, fragment = query.partition("#")
+        items = []
+        for item in query.split("&"):
+            key, eq, value = item.partition("=")
+            if eq and _SECRET_PARAM.search(unquote(key)):
+                secrets.append(value)
+                item = f"{key}=***"
+            items.append(item)
+        rest = f"{head}?{'&'.join(items)}{hsep}{fragment}"
+    secrets += [unquote(v) for v in secrets]
+    return f"{scheme}://{rest}", [v for v in secrets if v]
+
+
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (for printing and files)."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """The URL with its password and secret query parameters replaced by ``***`` (for printing and files).
+
+    >>> mask_url("postgresql://optuna:p@ss@db-host/optuna?sslmode=require&password=x")
+    'postgresql://optuna:***@db-host/optuna?sslmode=require&password=***'
+    """
+    return _split_secrets(url)[0]
+
+
+def redact_url_secrets(text: str, url: str) -> str:
+    """``text`` (an error message) with every form of ``url``'s secrets replaced by ``***``."""
+    masked, secrets = _split_secrets(url)
+    text = str(text).replace(str(url), masked)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def open_storage(url: str, heartbeat_seconds: int = 60):
@@ -55,8 +102,8 @@ def open_storage(url: str, heartbeat_seconds: int = 60):
                     **{retry_arg: Retry(max_retry=2)},
                 )
         except (ImportError, ModuleNotFoundError) as exc:
-            raise KaggletkError(f"--storage {mask_url(url)}: its database driver is not installed ({exc}); "
-                                "for PostgreSQL install psycopg[binary]") from exc
+            raise KaggletkError(f"--storage {mask_url(url)}: its database driver is not installed "
+                                f"({redact_url_secrets(str(exc), url)}); for PostgreSQL install psycopg[binary]") from None
         except Exception as exc:  # sqlalchemy's errors, without importing sqlalchemy here
             text = str(exc).strip()
             # Workers started together on an empty database race to create Optuna's tables: the loser retries.
@@ -64,5 +111,6 @@ def open_storage(url: str, heartbeat_seconds: int = 60):
                 time.sleep(0.5 * (attempt + 1))
                 continue
             first = text.splitlines()[0] if text else type(exc).__name__
-            raise KaggletkError(f"--storage {mask_url(url)}: cannot open ({mask_url(first)}); check the URL and that the server runs") from exc
+            raise KaggletkError(f"--storage {mask_url(url)}: cannot open ({redact_url_secrets(mask_url(first), url)}); check the "
+                                "URL and that the server runs") from None
     raise AssertionError("unreachable")

@@ -36,6 +36,14 @@ _CLIENT_ENV = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_COMP
 
 # -- fixtures ------------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def _one_command_per_cli_call(monkeypatch):
+    """The CLI shows each notice once per command; here each ``run_cli`` is a command of its own."""
+    from kaggletk.cli import _common
+
+    monkeypatch.setattr(_common, "_noted", set())
+
+
 @pytest.fixture
 def fake():
     server = FakeKaggle().start()
@@ -152,10 +160,10 @@ def _one_line_error(status: int, err: str) -> str:
 
 
 def _error_line(status: int, err: str) -> str:
-    """The one error line, after any retry notices."""
+    """The one error line, after any notices (retries, what Kaggle's list showed)."""
     lines = [line for line in err.splitlines() if line.strip()]
     assert status == 2 and lines[-1].startswith("kaggletk: error: ") and "Traceback" not in err, err
-    assert all("retrying in" in line for line in lines[:-1]), err
+    assert all(line.startswith("kaggletk: ") and "error:" not in line for line in lines[:-1]), err
     return lines[-1]
 
 
@@ -184,7 +192,7 @@ def test_submit_validates_the_file_before_contacting_kaggle(creds, fake, project
     bad = _write_submission(project, "bad", labels)
     status, _, err = run_cli("submit", "sign_mnist", str(bad), "-m", "x", "-c", SLUG)
     line = _one_line_error(status, err)
-    assert "bad.csv" in line and "line 5" in line and "Prediction 9" in line
+    assert "bad.csv" in line and "line 5" in line and "Prediction" in line
     short = _write_submission(project, "short", sign_full.holdout_labels()[:50])
     status, _, err = run_cli("submit", "sign_mnist", str(short), "-m", "x", "-c", SLUG)
     assert "50 rows, expected 100" in _one_line_error(status, err)
@@ -223,11 +231,14 @@ def test_submit_retries_server_errors_then_succeeds(creds, fake, cnn_submission)
     assert "Successfully submitted" in out
 
 
-def test_submit_gives_up_after_retries_with_one_line(creds, fake, cnn_submission):
+def test_a_create_failing_twice_stops_saying_nothing_was_created(creds, fake, cnn_submission):
     fake.fail("CreateSubmission", 500, times=10, message="Internal error")
     status, _, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-m", "x", "-c", SLUG)
-    assert "failed 4 times (HTTP 500: Internal error)" in _error_line(status, err)
-    assert len(fake.calls("CreateSubmission")) == 4
+    line = _error_line(status, err)
+    assert "failed to create the submission 2 times (HTTP 500: Internal error)" in line and "nothing was created" in line
+    assert len(fake.calls("CreateSubmission")) == 2 and fake.created == []  # retried once, after the list showed none
+    assert err.count("checking Kaggle's list of submissions") == 2 and "creating it once more" in err
+    _assert_no_secret(fake, err, root=creds["project"])
 
 
 def test_wrong_key_is_one_line_and_never_printed(creds, fake, cnn_submission, monkeypatch):
@@ -246,13 +257,95 @@ def test_unknown_competition_is_one_line_naming_the_slug_and_where_it_came_from(
     assert len(fake.calls("StartSubmissionUpload")) == 1  # a 404 is not retried
 
 
-def test_a_failed_upload_reported_with_exit_0_by_the_client_is_an_error(creds, fake, cnn_submission):
+def test_a_refused_upload_is_one_line_saying_nothing_was_submitted(creds, fake, cnn_submission):
     fake.upload_status = 400
     status, out, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-m", "x", "-c", SLUG)
     line = _error_line(status, err)
-    assert "the upload failed" in line and "cnn-image.csv" in line and "nothing was submitted" in line
+    assert "the upload of cnn-image.csv was refused (HTTP 400)" in line and "nothing was submitted" in line
     assert "Successfully" not in out
-    assert len(fake.calls("upload")) == 4 and fake.calls("CreateSubmission") == []
+    assert len(fake.calls("upload")) == 1 and fake.calls("CreateSubmission") == []  # a 4xx is not retried
+
+
+def test_an_upload_answered_with_5xx_is_sent_again(creds, fake, cnn_submission):
+    fake.fail("upload", 503, times=2)
+    status, out, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-m", "x", "-c", SLUG)
+    assert status == 0, err
+    assert len(fake.calls("upload")) == 3 and len(fake.calls("CreateSubmission")) == 1 and len(fake.created) == 1
+    assert err.count("HTTP 503: fake failure 503; retrying") == 2
+
+
+def test_submit_takes_the_file_as_dash_f_like_the_kaggle_cli(creds, fake, cnn_submission):
+    status, out, err = run_cli("submit", "sign_mnist", "-f", str(cnn_submission), "-m", "with -f", "-c", SLUG)
+    assert status == 0, err
+    assert fake.calls("StartSubmissionUpload")[0].json["fileName"] == "cnn-image.csv"
+    status, _, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-f", "other.csv", "-m", "x", "-c", SLUG)
+    assert "name two files" in _one_line_error(status, err)
+    status, _, err = run_cli("submit", "sign_mnist", "-m", "x", "-c", SLUG)
+    assert "give it as FILE or -f FILE" in _one_line_error(status, err)
+    assert len(fake.created) == 1
+
+
+def test_submit_tells_the_submissions_left_before_uploading(creds, fake, cnn_submission):
+    fake.made_today = 2
+    status, out, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-m", "x", "-c", SLUG)
+    assert status == 0, err
+    assert "3 submissions left today, this one included" in err and "2 submissions left today" in out
+    assert fake.requests[0].name == "GetSubmissionLimits"  # read before anything is sent
+
+
+def test_no_submissions_left_refuses_before_uploading(creds, fake, cnn_submission):
+    fake.made_today = 5
+    status, _, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-m", "x", "-c", SLUG)
+    line = _one_line_error(status, err)
+    assert "no submissions left (5 made today; Kaggle's daily count starts again at 00:00 UTC); nothing was sent" in line
+    assert fake.calls("StartSubmissionUpload") == [] and fake.calls("upload") == []
+
+
+# -- submit --wait ---------------------------------------------------------------------------
+
+def test_submit_wait_prints_the_public_score_beside_the_cv(creds, fake, cnn_submission):
+    fake.public_score = "0.97000"
+    status, out, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-m", "wait", "-c", SLUG, "--wait")
+    assert status == 0, err
+    assert "submission ref 1001" in out and "public score 0.97000 beside CV 0.9912, public - CV -0.0212" in out
+    assert "submission 1001: complete" in err
+    _assert_no_secret(fake, out, err, root=creds["project"])
+
+
+def test_wait_polls_with_backoff_and_tells_each_status(creds, fake, cnn_submission):
+    from kaggletk.callbacks import Recorder
+    from kaggletk.submission import submit
+
+    fake.polls_to_score = 3
+    recorder = Recorder()
+    result = submit("sign_mnist", cnn_submission, "poll", competition=SLUG).wait_for_score(
+        timeout=60, poll_interval=0.05, callbacks=[recorder])
+    assert (result.status, result.public_score, result.cv) == ("complete", 0.98, 0.9912)
+    notes = [args[0] for name, args in recorder.events if name == "on_note"]
+    assert notes == ["submission 1001: pending", "submission 1001: complete"]
+    assert len(fake.calls("ListSubmissions")) == 3
+
+
+def test_submit_wait_ends_at_its_timeout_saying_it_was_submitted(creds, fake, cnn_submission):
+    fake.polls_to_score = None  # never scored
+    status, out, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-m", "x", "-c", SLUG, "--wait",
+                               "--wait-timeout", "1")
+    line = _error_line(status, err)
+    assert "submitted" in out and "still pending on Kaggle after 1s; it was submitted" in line
+    assert f"kaggletk submissions sign_mnist -c {SLUG}" in line and len(fake.created) == 1
+
+
+def test_submit_wait_reports_a_scoring_error_in_one_line(creds, fake, cnn_submission):
+    fake.score_error = "Submission has 99 rows"
+    status, out, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-m", "x", "-c", SLUG, "--wait")
+    assert "Kaggle could not score cnn-image.csv (submission 1001): Submission has 99 rows" in _error_line(status, err)
+
+
+def test_submit_wait_refuses_polling_faster_than_the_kaggle_cli(creds, fake, cnn_submission):
+    status, _, err = run_cli("submit", "sign_mnist", str(cnn_submission), "-m", "x", "-c", SLUG, "--wait",
+                             "--poll-interval", "1")
+    assert "--poll-interval 1: use at least 5 seconds" in _one_line_error(status, err)
+    assert fake.requests == []
 
 
 # -- submissions ---------------------------------------------------------------------------
@@ -302,6 +395,51 @@ def test_submissions_pages_through_long_lists(creds, fake, project):
     result = list_submissions("sign_mnist", competition=SLUG)
     assert [s.ref for s in result.submissions] == list(range(45, 0, -1))
     assert [c.json["page"] for c in fake.calls("ListSubmissions")] == [1, 2, 3]
+
+
+def test_submissions_csv_and_json_are_for_scripts(creds, fake, cnn_submission):
+    import csv
+
+    fake.submissions = _kaggle_submissions()
+    status, out, err = run_cli("submissions", "sign_mnist", "-c", SLUG, "--csv")
+    assert status == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert out.splitlines()[0].startswith("ref,fileName,date,description,status,publicScore,privateScore")
+    assert [r["ref"] for r in rows] == ["3", "2", "1", "0"]
+    cnn = rows[1]
+    assert (cnn["fileName"], cnn["publicScore"], cnn["run"], cnn["cv"], cnn["cvMetric"]) == (
+        "cnn-image.csv", "0.97", "cnn-image", "0.9912", "accuracy")
+    assert rows[0]["publicScore"] == "" and rows[3]["errorDescription"] == "Submission has 99 rows"
+
+    status, out, err = run_cli("submissions", "sign_mnist", "-c", SLUG, "--json")
+    assert status == 0, err
+    records = json.loads(out)  # nothing else on stdout
+    assert records[1] == {"ref": 2, "fileName": "cnn-image.csv", "date": "2099-05-02T09:30:00Z", "description": "cnn",
+                          "status": "complete", "publicScore": 0.97, "privateScore": 0.965, "errorDescription": "",
+                          "run": "cnn-image", "cv": 0.9912, "cvMetric": "accuracy", "changedSince": False}
+    assert records[0]["publicScore"] is None and records[2]["changedSince"] is True
+
+    fake.submissions = []
+    assert json.loads(run_cli("submissions", "sign_mnist", "-c", SLUG, "--json")[1]) == []
+    assert run_cli("submissions", "sign_mnist", "-c", SLUG, "--csv")[1].splitlines() == [",".join(
+        ["ref", "fileName", "date", "description", "status", "publicScore", "privateScore", "errorDescription", "run",
+         "cv", "cvMetric", "changedSince"])]
+
+
+# -- competition info ----------------------------------------------------------------------
+
+def test_competition_info_gives_the_metric_as_kaggle_names_it(creds, fake):
+    from datetime import datetime
+
+    from kaggletk.kaggle import CompetitionInfo, competition_info
+
+    fake.competitions[SLUG + "-2024"] = {"title": "Course Sign MNIST 2024", "evaluationMetric": "Multiclass Loss"}
+    assert competition_info(SLUG) == CompetitionInfo(SLUG, "Course Sign MNIST", "Categorization Accuracy",
+                                                     datetime(2099, 6, 30, 23, 59))
+    assert competition_info(SLUG + "-2024").evaluation_metric == "Multiclass Loss"
+    assert fake.calls("ListCompetitions")[0].json["search"] == SLUG
+    with pytest.raises(KaggletkError, match="Kaggle lists no competition 'no-such-comp'; check the slug"):
+        competition_info("no-such-comp")
 
 
 def test_world_readable_kaggle_json_works_and_warns_once(kaggle_env, fake, project):

@@ -54,6 +54,7 @@ _TRANSFER_ENV = "KAGGLETK_TRANSFER_TIMEOUT_SECONDS"
 _MAX_RETRY_AFTER = 60.0
 _SECRET_ENV = ("KAGGLE_KEY", "KAGGLE_API_TOKEN")
 _TIMEOUT_VALUE = re.compile(r"(?:read|connect) timeout=([0-9.]+)")
+_NOT_AN_OBJECT = 'exists but is not a JSON object like {"username": "...", "key": "..."}'
 
 _secrets: set[str] = set()
 _warned: set[str] = set()
@@ -182,7 +183,11 @@ def connect(what: str, *, hint: str = "", notify: Notify | None = None) -> Any:
     config_file = Path(api.config)
     _config_file[:] = [str(config_file)]
     _check_permissions(config_file, notify)
-    run(api.authenticate, what=what, notify=notify, on_exit=_no_credentials(what, config_file, hint))
+    problem = _config_problem(config_file)
+    if problem == _NOT_AN_OBJECT:  # the client fails on it whatever other credentials there are
+        raise KaggletkError(_broken_config(what, config_file, problem))
+    on_exit = _broken_config(what, config_file, problem) if problem else _no_credentials(what, config_file, hint)
+    run(api.authenticate, what=what, notify=notify, on_exit=on_exit)
     values = getattr(api, "config_values", {}) or {}
     _secrets.update(str(values[k]) for k in ("key", "token") if values.get(k))
     return api
@@ -217,11 +222,12 @@ def _timed_api_class() -> type:
     return TimedKaggleApi
 
 
+def _broken_config(what: str, config_file: Path, problem: str) -> str:
+    return f"{what}: {config_file} {problem}: fix it or download a new one from {SETTINGS_URL} (API, Create New Token)"
+
+
 def _no_credentials(what: str, config_file: Path, hint: str) -> str:
-    """The message when the client finds no credentials: a broken kaggle.json is named as such."""
-    problem = _config_problem(config_file)
-    if problem:
-        return f"{what}: {config_file} {problem}: fix it or download a new one from {SETTINGS_URL} (API, Create New Token)"
+    """The message when the client finds no credentials and kaggle.json is absent or fine."""
     # The client drops a token that the server does not accept and then reports no credentials at all.
     token_note = " (KAGGLE_API_TOKEN is set but Kaggle did not accept it: it may have expired)" \
         if os.environ.get("KAGGLE_API_TOKEN") else ""
@@ -229,7 +235,12 @@ def _no_credentials(what: str, config_file: Path, hint: str) -> str:
 
 
 def _config_problem(path: Path) -> str | None:
-    """Why an existing kaggle.json gives no credentials (never quoting it), or None (absent or fine)."""
+    """Why an existing kaggle.json gives no credentials (never quoting it), or None (absent or fine).
+
+    The client skips a kaggle.json that does not parse, and finds a token or OAuth credentials
+    without one, so a problem is reported only when no credentials are found, except a file that
+    is not a JSON object, on which the client fails.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -241,7 +252,7 @@ def _config_problem(path: Path) -> str | None:
     except json.JSONDecodeError as exc:
         return f"exists but is not valid JSON (line {exc.lineno}: {exc.msg})"
     if not isinstance(data, dict):
-        return 'exists but is not a JSON object like {"username": "...", "key": "..."}'
+        return _NOT_AN_OBJECT
     missing = [name for name in ("username", "key") if not data.get(name) and not os.environ.get(f"KAGGLE_{name.upper()}")]
     return f"exists but has no {' and no '.join(repr(m) for m in missing)}" if missing else None
 
@@ -327,28 +338,22 @@ def transient_reason(exc: BaseException) -> str | None:
     status = http_status(exc)
     if status is not None:
         return f"HTTP {status}{_message_suffix(exc)}" if status >= 500 or status == 429 else None
-    if isinstance(exc, (requests.Timeout, urllib3_exceptions.TimeoutError)) or _timed_out(exc):
+    if isinstance(exc, (requests.Timeout, urllib3_exceptions.TimeoutError)):
         seconds = _TIMEOUT_VALUE.search(str(exc))
-        return f"{_host(exc)} did not answer within {seconds.group(1) + 's' if seconds else 'the time limit'}"
-    if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                        urllib3_exceptions.ProtocolError, ConnectionError)):
+        return f"{_host(exc)} did not answer within {f'{float(seconds.group(1)):g}s' if seconds else 'the time limit'}"
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3_exceptions.ProtocolError)):
+        return f"the connection to {_host(exc)} broke off ({type(exc).__name__})"
+    if isinstance(exc, (requests.ConnectionError, ConnectionError)):
         return f"cannot reach {_host(exc)} ({type(exc).__name__})"
     return None
-
-
-def _timed_out(exc: BaseException) -> bool:
-    """A read time-out that ``requests`` reports as a ConnectionError (it does so mid-download)."""
-    from urllib3 import exceptions as urllib3_exceptions
-
-    return any(isinstance(arg, urllib3_exceptions.ReadTimeoutError) for arg in getattr(exc, "args", ()))
 
 
 def _advice(exc: BaseException) -> str:
     if http_status(exc) is not None:
         return "Kaggle may be busy or down; try again later"
     if "did not answer" in (transient_reason(exc) or ""):
-        return (f"Kaggle may be slow or down; try again later (the limits are {_READ_ENV}, {_TRANSFER_ENV} for "
-                f"transfers and {_CONNECT_ENV})")
+        return (f"Kaggle may be slow or down; try again later, or allow more time with {_READ_ENV} ({_TRANSFER_ENV} "
+                f"for downloads and uploads, {_CONNECT_ENV} to connect)")
     return "check your internet connection (and any proxy) and try again"
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from kaggletk.callbacks import Callback, CallbackList
 from kaggletk.competition import Competition, load_competition
 from kaggletk.errors import KaggletkError
-from kaggletk.kaggle import RemoteSubmission, list_submissions as list_remote, submit_file
+from kaggletk.kaggle import RemoteSubmission, list_submissions as list_remote, submit_file, wait_for_submission
 from kaggletk.workspace import Workspace, workspace
 
 
@@ -35,6 +35,10 @@ class SubmitResult:
     kaggle_message : str, Kaggle's answer ('' on a dry run)
     ref : int or None, Kaggle's submission id when it gave one
     remaining_today : int or None, submissions Kaggle still allows today, when it said
+    reply_lost : bool, Kaggle's answer was lost and its list of submissions showed this one
+    status : str, after ``wait_for_score``: "complete", "error", "pending" (time ran out) or "not listed"; else ''
+    public_score : float or None, after ``wait_for_score``: Kaggle's public score, when scored and shown
+    score_error : str, after ``wait_for_score``: Kaggle's reason when it could not score the file
     """
 
     competition: str
@@ -47,6 +51,42 @@ class SubmitResult:
     kaggle_message: str = ""
     ref: int | None = None
     remaining_today: int | None = None
+    reply_lost: bool = False
+    status: str = ""
+    public_score: float | None = None
+    score_error: str = ""
+
+    def wait_for_score(self, timeout: float = 900.0, poll_interval: float = 60.0, *,
+                       callbacks: Sequence[Callback] = ()) -> SubmitResult:
+        """Poll Kaggle until it has scored this submission, or ``timeout`` seconds have passed.
+
+        Parameters
+        ----------
+        timeout : float
+            Seconds to wait at most.
+        poll_interval : float
+            Longest pause between two polls (they start 5 s apart and grow).
+        callbacks : sequence of Callback
+            ``on_note`` receives each change of status.
+
+        Returns
+        -------
+        SubmitResult
+            This result with ``status``, ``public_score`` and ``score_error`` as Kaggle last listed them.
+
+        Raises
+        ------
+        KaggletkError
+            Nothing to wait for (a dry run, or Kaggle gave no submission id), or Kaggle unreachable after retries.
+        """
+        if self.dry_run or self.ref is None:
+            why = "a dry run sends nothing" if self.dry_run else "Kaggle gave none"
+            raise KaggletkError(f"{self.file}: no submission id to wait for ({why}); see the scores with `kaggletk submissions`")
+        listed = wait_for_submission(self.competition, self.ref, timeout=timeout, poll_interval=poll_interval,
+                                     notify=CallbackList(callbacks).on_note)
+        if listed is None:
+            return replace(self, status="not listed")
+        return replace(self, status=listed.status, public_score=listed.public_score, score_error=listed.error)
 
 
 @dataclass(frozen=True)
@@ -82,7 +122,10 @@ def submit(comp: str, path: Path, message: str, *, competition: str | None = Non
 
     The file gets the checks of ``kaggletk validate`` against the full data's test set (Kaggle
     scores every test row, so a file made on the bundled sample is refused here rather than by
-    Kaggle, after using one of the day's submissions).
+    Kaggle, after using one of the day's submissions). The day's remaining submissions are told
+    through ``on_note`` before the upload, and the submission is created at most once, even when
+    Kaggle's answer is lost (see ``kaggletk.kaggle.submit_file``). ``SubmitResult.wait_for_score``
+    then waits for Kaggle's public score.
 
     Parameters
     ----------
@@ -101,7 +144,8 @@ def submit(comp: str, path: Path, message: str, *, competition: str | None = Non
     ------
     KaggletkError
         Invalid file (naming the first bad row), no slug configured (saying where to set it),
-        no credentials, Kaggle refusing the submission or the upload failing after retries.
+        no credentials, no submissions left today, Kaggle refusing the submission, the upload
+        failing after retries, or a create that Kaggle neither confirmed nor lists.
     """
     ws = ws or workspace()
     definition = load_competition(comp, ws)
@@ -115,7 +159,8 @@ def submit(comp: str, path: Path, message: str, *, competition: str | None = Non
     if dry_run:
         return result
     response = submit_file(path, message, slug, origin=definition.slug_origin(competition), notify=CallbackList(callbacks).on_note)
-    return replace(result, kaggle_message=response.message, ref=response.ref, remaining_today=response.remaining_today)
+    return replace(result, kaggle_message=response.message, ref=response.ref, remaining_today=response.remaining_today,
+                   reply_lost=response.reply_lost)
 
 
 def list_submissions(comp: str, *, competition: str | None = None, ws: Workspace | None = None,

@@ -72,6 +72,9 @@ class Callback:
     def on_note(self, message: str) -> None:
         """A one-line notice for the user (data used, runs left out, a resumed run)."""
 
+    def on_download(self, name: str, done: int, total: int | None) -> None:
+        """``done`` of ``total`` bytes of the file ``name`` have arrived (``total`` None when unknown)."""
+
     def on_run_begin(self, run: RunInfo) -> None:
         """A cross-validation run starts (after its settings are validated)."""
 

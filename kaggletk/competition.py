@@ -25,8 +25,11 @@ class DataFiles:
     """Glob patterns (searched recursively in a source folder) for each file role.
 
     A source folder is read in the first layout that matches: a bundle (HDF5 or ``.npz`` with
-    ``train_images``/``train_labels``/``test_images`` keys), IDX files, or CSV files
-    (``label,pixel1..pixel784``; plain, ``.gz`` or inside a ``.zip``).
+    ``train_images``/``train_labels``/``test_images`` keys), IDX files, image folders
+    (``train/<id>.png`` with a CSV of ``id,label``, and ``test/<id>.png``), or CSV files (a label
+    column and pixel columns found by name; plain, ``.gz`` or inside a ``.zip``). Beside any of them
+    a sample submission (kept: it decides the submission's header, IDs and order) and a solution
+    file (``id,label`` of the test set, held out for local scoring) are found by name.
     """
 
     bundle: tuple[str, ...] = ("*.h5", "*.hdf5", "*.npz")
@@ -36,6 +39,11 @@ class DataFiles:
     idx_test_labels: tuple[str, ...] = ("t10k-labels-idx1-ubyte*", "t10k-labels.idx1-ubyte*", "test-labels-idx1-ubyte*")
     csv_train: tuple[str, ...] = ("*train*.csv", "*train*.csv.gz", "*train*.zip")
     csv_test: tuple[str, ...] = ("*test*.csv", "*test*.csv.gz", "*test*.zip")
+    sample_submission: tuple[str, ...] = ("sample_submission*.csv", "samplesubmission*.csv", "sample-submission*.csv",
+                                          "*sample*submission*.csv", "sample_submission*.zip", "samplesubmission*.zip")
+    solution: tuple[str, ...] = ("solution*.csv", "test_labels*.csv", "test-labels*.csv")
+    train_dir: tuple[str, ...] = ("train", "train_images", "training")
+    test_dir: tuple[str, ...] = ("test", "test_images", "testing")
 
 
 @dataclass(frozen=True)
@@ -48,13 +56,18 @@ class Competition:
         Folder name under ``competitions/``; used in every path.
     title : str
         Human-readable name.
-    labels : tuple of int
-        The label values as they appear in the data and the submission, in class-index order.
-        Models see class indices ``0..len(labels)-1``; users see these values.
-    class_names : tuple of str
-        One name per label, for reports.
+    labels : tuple of int or str, optional
+        The label values as the data and the submission spell them, in class-index order (any
+        integers, negative or with gaps, or text such as ``"A"``, ``"cat"``). Models see class
+        indices ``0..len(labels)-1``; users see these values. Default: every value in the
+        training labels, sorted.
+    class_names : tuple of str, optional
+        One name per label, for reports; default the labels as text.
     data_files : DataFiles
         How to find and read the data in a source folder.
+    data_dir : str or None
+        A folder holding the competition's files (``kaggletk new --from DIR`` sets it); relative paths
+        are relative to the competition's folder.
     debian_dir : str or None
         A system folder that may hold the data (Debian's dataset packages).
     kaggle_dataset : str or None
@@ -62,7 +75,16 @@ class Competition:
     kaggle_competition : str or None
         Competition slug to submit to; ``--competition`` or ``$KAGGLETK_COMPETITION`` override it.
     id_column, target_column : str
-        Submission columns.
+        Submission columns when the competition has no sample submission (with one, its header decides).
+    label_column, test_id_column : str, optional
+        The training label column and the test files' ID column, when their names are not the usual
+        ones (``label``/``class``/``target``..., ``id``/``ImageId``...).
+    first_id : int
+        With no sample submission and no ID column in the test file, test rows get IDs
+        ``first_id, first_id + 1, ...`` (Kaggle competitions often start at 1).
+    image_shape : tuple, optional
+        ``(height, width)`` or ``(height, width, channels)`` of flat pixel rows; default: from the data
+        (a square grayscale or RGB image).
     metric : {"accuracy", "macro_f1", "weighted_f1", "log_loss"}
         The competition's metric: it ranks runs, picks blends and drives tuning; accuracy and
         macro-F1 are shown beside it.
@@ -80,14 +102,18 @@ class Competition:
 
     name: str
     title: str
-    labels: tuple[int, ...]
-    class_names: tuple[str, ...]
+    labels: tuple | None = None
+    class_names: tuple[str, ...] | None = None
     data_files: DataFiles = field(default_factory=DataFiles)
+    data_dir: str | None = None
     debian_dir: str | None = None
     kaggle_dataset: str | None = None
     kaggle_competition: str | None = None
     id_column: str = "ID"
     target_column: str = "Prediction"
+    label_column: str | None = None
+    test_id_column: str | None = None
+    first_id: int = 0
     metric: str = "accuracy"
     n_folds: int = 5
     fold_scheme: str = "stratified"
@@ -96,7 +122,7 @@ class Competition:
     hflip: bool = False
     default_models: tuple[str, ...] = ("logreg:pca", "xgb:compact", "mlp", "cnn")
     licence: str = ""
-    image_shape: tuple[int, int] = (28, 28)
+    image_shape: tuple[int, ...] | None = None
     folder: Path | None = None
 
     def offered_views(self) -> tuple[str, ...]:
@@ -106,17 +132,32 @@ class Competition:
 
     @property
     def n_classes(self) -> int:
+        if self.labels is None:
+            raise KaggletkError(f"{self.name}: the label set is known once the data is cached; load the data set first")
         return len(self.labels)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """One display name per class (``class_names``, else the labels as text)."""
+        return tuple(self.class_names) if self.class_names is not None else tuple(str(v) for v in self.labels or ())
+
+    def with_labels(self, labels: tuple) -> Competition:
+        """This competition with its label set (when it declares none, the one read from the data)."""
+        return self if self.labels is not None else dataclasses.replace(self, labels=tuple(labels))
+
     def to_index(self, values: np.ndarray) -> np.ndarray:
-        """Map label values to class indices ``0..n_classes-1`` (int64); values must be valid."""
-        lookup = np.full(max(self.labels) + 1, -1, dtype=np.int64)
-        lookup[list(self.labels)] = np.arange(self.n_classes)
-        return lookup[np.asarray(values, dtype=np.int64)]
+        """Map label values to class indices ``0..n_classes-1`` (int64); values must be valid labels."""
+        lookup = {_key(v): i for i, v in enumerate(self.labels)}
+        values = np.asarray(values).reshape(-1)
+        try:
+            return np.fromiter((lookup[_key(v)] for v in values), dtype=np.int64, count=len(values))
+        except KeyError as exc:
+            raise KaggletkError(f"{self.name}: label {exc.args[0]!r} is not one of the competition's labels") from None
 
     def to_label(self, indices: np.ndarray) -> np.ndarray:
-        """Map class indices back to the competition's label values (int64)."""
-        return np.asarray(self.labels, dtype=np.int64)[np.asarray(indices, dtype=np.int64)]
+        """Map class indices back to the competition's label values (int64, or str for text labels)."""
+        values = np.asarray(self.labels, dtype=np.int64 if all(isinstance(v, (int, np.integer)) for v in self.labels) else str)
+        return values[np.asarray(indices, dtype=np.int64)]
 
     def submission_slug(self, override: str | None = None) -> str | None:
         """The Kaggle competition to submit to: ``override`` (``-c``), else ``$KAGGLETK_COMPETITION``, else ``kaggle_competition``."""
@@ -137,10 +178,15 @@ class Competition:
 
     def validate(self, source: Path) -> Competition:
         problems = []
-        if len(self.labels) != len(set(self.labels)) or min(self.labels, default=0) < 0:
-            problems.append("labels must be distinct non-negative integers")
-        if len(self.class_names) != len(self.labels):
+        if self.labels is not None:
+            if not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in self.labels):
+                problems.append("labels must be integers or strings")
+            elif len({_key(v) for v in self.labels}) != len(self.labels):
+                problems.append("labels must be distinct")
+        if self.class_names is not None and self.labels is not None and len(self.class_names) != len(self.labels):
             problems.append(f"class_names has {len(self.class_names)} entries for {len(self.labels)} labels")
+        if self.image_shape is not None and (len(self.image_shape) not in (2, 3) or min(self.image_shape) < 1):
+            problems.append(f"image_shape {self.image_shape} must be (height, width) or (height, width, channels)")
         from kaggletk.folds import FOLD_SCHEMES
         from kaggletk.metrics import METRICS
         from kaggletk.views import VIEWS
@@ -157,6 +203,11 @@ class Competition:
         if problems:
             raise KaggletkError(f"{source}: {'; '.join(problems)}")
         return self
+
+
+def _key(value) -> str:
+    """Labels compare as text: 3, np.int64(3) and "3" are one label."""
+    return str(value.item() if isinstance(value, np.generic) else value)
 
 
 def list_competitions(ws: Workspace | None = None) -> list[str]:

@@ -57,12 +57,12 @@ CSV_CASES = {
     "fractional pixel": (lambda p: _set_cell(p, 6, 2, "1.5"), ["train.csv", "line 6", "'pixel2'", "0-255"]),
     "unknown label": (lambda p: _set_cell(p, 9, 0, "9"), ["train.csv", "line 9", "label 9", "label set"]),
     "label out of range": (lambda p: _set_cell(p, 2, 0, "25"), ["train.csv", "line 2", "label 25"]),
-    "non-numeric label": (lambda p: _set_cell(p, 2, 0, "Y"), ["train.csv", "line 2", "'label'", "not a number"]),
-    "missing label column": (lambda p: _edit_line(p, 1, lambda h: h.replace("label", "lbl")), ["train.csv", "no 'label' column", "label,pixel1..pixel784"]),
+    "non-numeric label": (lambda p: _set_cell(p, 2, 0, "Y"), ["train.csv", "line 2", "'label'", "label 'Y' is not in the competition's label set"]),
+    "missing label column": (lambda p: _edit_line(p, 1, lambda h: h.replace("label", "lbl")), ["train.csv", "no label column", "declare label_column"]),
     "missing pixel column": (lambda p: p.write_text("\n".join(",".join(l.split(",")[:-1]) for l in p.read_text().splitlines()) + "\n"),
-                             ["train.csv", "783 pixel columns, expected 784"]),
+                             ["train.csv", "783 values per image, which is not a square grayscale or RGB image"]),
     "extra column": (lambda p: p.write_text("\n".join(l + ",0" for l in p.read_text().splitlines()) + "\n"),
-                     ["train.csv", "785 pixel columns, expected 784"]),
+                     ["train.csv", "785 values per image"]),
     "ragged row": (lambda p: _edit_line(p, 4, lambda l: l + ",1,2"), ["train.csv", "malformed CSV"]),
     "header only": (lambda p: p.write_text(p.read_text().splitlines()[0] + "\n"), ["train.csv", "no data rows"]),
     "empty file": (lambda p: p.write_text(""), ["train.csv", "empty file"]),
@@ -144,10 +144,13 @@ def test_hdf5_without_expected_keys_lists_what_it_has(tmp_path, real):
         read_source(tmp_path, comp)
 
 
-def test_wrong_image_size_is_refused(tmp_path, real):
+def test_images_of_another_size_than_the_training_ones_are_refused(tmp_path, real):
     comp, labels, images = real
     np.savez(tmp_path / "d.npz", train_images=np.zeros((10, 32, 32), np.uint8), train_labels=labels[:10], test_images=images[:5])
-    with pytest.raises(KaggletkError, match=r"d.npz: train_images has shape \(10, 32, 32\); expected \(n, 28, 28\)"):
+    with pytest.raises(KaggletkError, match=r"d.npz: test images are 28x28, training images 32x32; they must have one size"):
+        read_source(tmp_path, comp)
+    np.savez(tmp_path / "d.npz", train_images=np.zeros((10, 6, 6), np.uint8), train_labels=labels[:10], test_images=images[:5])
+    with pytest.raises(KaggletkError, match=r"d.npz: train_images images are 6x6 pixels; kaggletk needs at least 8x8"):
         read_source(tmp_path, comp)
 
 

@@ -134,10 +134,14 @@ SUBMISSION_CASES = {
     "missing row": (lambda f: f.iloc[:-1], "999 rows, expected 1000"),
     "duplicate ID": (lambda f: f.assign(ID=f["ID"].where(f.index != 5, 4)), "line 7: duplicate ID 4"),
     "unknown ID": (lambda f: f.assign(ID=f["ID"].where(f.index != 3, 5000)), "line 5: ID 5000 is not a test ID"),
-    "label J": (lambda f: f.assign(Prediction=f["Prediction"].where(f.index != 10, 9)), "line 12: Prediction 9 is not a label of sign_mnist"),
-    "internal index": (lambda f: f.assign(Prediction=f["Prediction"].where(f.index != 2, 25)), "line 4: Prediction 25 is not a label"),
+    "label J": (lambda f: f.assign(Prediction=f["Prediction"].where(f.index != 10, 9)), "line 12, column Prediction: '9' is not a label of sign_mnist"),
+    "internal index": (lambda f: f.assign(Prediction=f["Prediction"].where(f.index != 2, 25)), "line 4, column Prediction: '25' is not a label"),
     "empty cell": (lambda f: f.astype(object).assign(Prediction=f["Prediction"].astype(object).where(f.index != 8, "")), "line 10, column Prediction"),
-    "text label": (lambda f: f.astype(object).assign(Prediction=f["Prediction"].astype(object).where(f.index != 1, "Y")), "line 3, column Prediction: 'Y' is not an integer"),
+    "text label": (lambda f: f.astype(object).assign(Prediction=f["Prediction"].astype(object).where(f.index != 1, "Y")), "line 3, column Prediction: 'Y' is not a label"),
+    "float label": (lambda f: f.astype(object).assign(Prediction=f["Prediction"].astype(object).where(f.index != 1, "3.0")), "line 3, column Prediction: '3.0' is not a label"),
+    "float ID": (lambda f: f.astype(object).assign(ID=f["ID"].astype(object).where(f.index != 6, "6.0")), "line 8: ID 6.0 is not a test ID"),
+    "exponent ID": (lambda f: f.astype(object).assign(ID=f["ID"].astype(object).where(f.index != 6, "6e0")), "line 8: ID 6e0 is not a test ID"),
+    "20-digit ID": (lambda f: f.astype(object).assign(ID=f["ID"].astype(object).where(f.index != 6, "9" * 20)), "line 8: ID 99999999999999999999 is not a test ID"),
 }
 
 
@@ -147,7 +151,7 @@ def test_validate_names_the_first_bad_row(project, case, tmp_path):
     good = pd.DataFrame({"ID": dataset.test_ids, "Prediction": dataset.holdout_labels()})
     path = tmp_path / "s.csv"
     good.to_csv(path, index=False)
-    assert len(validate_submission("sign_mnist", path, "sample")) == 1000
+    assert validate_submission("sign_mnist", path, "sample") == 1000
     assert score_submission("sign_mnist", path, "sample").accuracy == 1.0
     edit, message = SUBMISSION_CASES[case]
     edit(good).to_csv(path, index=False)

@@ -94,14 +94,20 @@ def _predict(args) -> int:
 def _validate(args) -> int:
     from kaggletk.submission import validate_submission
 
-    frame = validate_submission(args.competition, args.file, args.data)
-    out.print(f"{args.file}: valid ({len(frame)} rows)")
+    rows = validate_submission(args.competition, args.file, args.data)
+    out.print(f"{args.file}: valid ({rows} rows)")
     return 0
 
 
 def _score(args) -> int:
     from kaggletk.submission import score_submission
 
+    from kaggletk.competition import load_competition
+    from kaggletk.metrics import get_metric
+
     result = score_submission(args.competition, args.file, args.data)
-    out.print(f"{args.file}: test accuracy {result.accuracy:.4f}, macro-F1 {result.macro_f1:.4f} ({result.n} rows)")
+    metric = get_metric(load_competition(args.competition).metric)
+    shown = [metric.name] + [k for k in ("accuracy", "macro_f1") if k != metric.name]
+    scores = ", ".join(f"{get_metric(k).label} {result.scores[k]:.4f}" for k in shown)
+    out.print(f"{args.file}: test {scores} ({result.n} rows)")
     return 0

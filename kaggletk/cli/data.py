@@ -11,6 +11,20 @@ from kaggletk.folds import FOLD_SCHEMES
 
 
 def register(sub) -> None:
+    p = add_command(
+        sub, "new", _new, "inspect a competition's files and write competitions/NAME/competition.py",
+        "  kaggletk new digits --from ~/Downloads/digit-recognizer      # the files Kaggle gave you\n"
+        "  kaggletk new digits --competition digit-recognizer          # download them first (Kaggle credentials)\n"
+        "  kaggletk new shapes --from data/shapes --label-column kind  # a label column with an unusual name",
+    )
+    p.add_argument("name", metavar="NAME", help="the competition's folder name under competitions/")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="source", type=Path, metavar="DIR", help="folder holding the competition's files")
+    source.add_argument("--competition", "-c", dest="slug", metavar="SLUG", help="Kaggle competition to download and inspect")
+    p.add_argument("--title", help="a display title (default: Kaggle's, or the name)")
+    p.add_argument("--label-column", metavar="COL", help="the training label column, when it is not label/class/target/...")
+    p.add_argument("--id-column", metavar="COL", help="the test files' ID column, when it is not id/ImageId/...")
+
     p = add_command(sub, "competitions", _competitions, "list the competitions in competitions/",
                     "  kaggletk competitions")
     p = add_command(
@@ -33,27 +47,57 @@ def register(sub) -> None:
                    help="leak report: nearest-neighbour similarity of train->train, held-out fold->training part and test->train")
 
 
-def _competitions(args) -> int:
-    from kaggletk.competition import list_competitions, load_competition
-    from kaggletk.data.cache import read_cache
+def _new(args) -> int:
+    from kaggletk.cli._common import note
+    from kaggletk.scaffold import new_competition
 
-    table = Table("name", "title", "classes", "folds", "Kaggle source", "data cached")
+    path, i = new_competition(args.name, args.source, slug=args.slug, title=args.title, label_column=args.label_column,
+                              id_column=args.id_column, notify=note)
+    shape = f"{i.image_shape[0]}x{i.image_shape[1]}" + (" RGB" if i.image_shape[2] == 3 else " grayscale")
+    shown = ", ".join(map(str, i.labels[:12])) + (", ..." if len(i.labels) > 12 else "")
+    out.print(f"wrote {path}")
+    out.print(f"  layout: {i.layout} ({', '.join(Path(f).name for f in i.files)})")
+    out.print(f"  {i.n_train} training images, {i.n_test} test images, {shape}"
+              + ("; the test set has labels (held out, for local scoring)" if i.has_holdout_labels else
+                 "; no held-out test labels: submit to score"))
+    out.print(f"  labels ({len(i.labels)}, column {i.label_column or 'from the labels CSV'}): {shown}")
+    out.print(f"  submission: {i.submission_header}" + (" (from the sample submission: its IDs and order)"
+                                                       if i.sample_submission else ""))
+    out.print(f"  metric: {i.metric} ({i.metric_source})")
+    out.print("check before you train:")
+    for item in i.confirm:
+        out.print(f"  - {item}")
+    out.print(f"next: kaggletk fetch {args.name} && kaggletk folds {args.name} --check && kaggletk cv {args.name} --model default")
+    return 0
+
+
+def _competitions(args) -> int:
+    from kaggletk._io import read_json
+    from kaggletk.competition import list_competitions, load_competition
+    from kaggletk.data.cache import cache_dir
+
+    table = Table("name", "title", "classes", "folds", "metric", "Kaggle source", "data cached")
     for name in list_competitions():
         comp = load_competition(name)
-        cached = [v for v in ("full", "sample") if read_cache(comp, v) is not None]
+        manifests = {v: cache_dir(name, v) / "manifest.json" for v in ("full", "sample")}
+        cached = [v for v, path in manifests.items() if path.exists()]
+        labels = comp.labels or next((read_json(manifests[v]).get("labels") for v in cached), None)
         source = comp.kaggle_competition or comp.kaggle_dataset or "-"
-        table.add_row(name, comp.title, str(comp.n_classes), f"{comp.n_folds} {comp.fold_scheme}", source,
-                      ", ".join(cached) or "-")
+        table.add_row(name, comp.title, str(len(labels)) if labels else "?", f"{comp.n_folds} {comp.fold_scheme}", comp.metric,
+                      source, ", ".join(cached) or "-")
     out.print(table)
     return 0
 
 
 def _fetch(args) -> int:
+    from kaggletk.cli._common import Notes
+    from kaggletk.cli.kaggle import DownloadProgress
     from kaggletk.data import fetch
 
-    result = fetch(args.competition, args.source)
+    with DownloadProgress() as bar:
+        result = fetch(args.competition, args.source, callbacks=[Notes(), bar])
     d = result.dataset
-    held = "with held-out test labels" if d.holdout_labels() is not None else "no test labels"
+    held = "with held-out test labels" if d.holdout_labels() is not None else "no held-out labels: submit to score"
     how = "already cached" if result.from_cache else f"from {result.source}"
     out.print(f"{d.competition.name}: {d.n_train} train, {d.n_test} test images ({held}), {how}, "
               f"in {result.seconds:.1f}s -> {d.folder}")

@@ -102,6 +102,8 @@ def _print_summary(result, args) -> None:
         single = test.fold_models_mean(metric.name)
         if single is not None:
             line += f" (fold average; single fold models {single:.4f}, CV gap {cv.mean[metric.name] - single:+.4f})"
+    else:
+        line += "; no held-out labels: submit to score"
     line += f"; fit {cv.fit_seconds:.0f}s -> {run.folder}"
     out.print(line)
 
@@ -120,10 +122,11 @@ def _leaderboard(args) -> int:
         out.print(f"no runs for {args.competition} yet; start one with `kaggletk cv {args.competition} --model xgb`")
         return 0
     label = get_metric(rows[0]["metric"]).label
+    scored = any(r["test"] is not None for r in rows)
+    caption = ("test: the submission (fold average or blend); 1-model test: the fold models alone, what CV estimates; "
+               "gap: CV - 1-model test (blends: OOF - test)") if scored else "no held-out labels: submit to score"
     table = Table("run", "model", "view", "data", "folds", f"CV {label}", "±", "macro-F1", "test", "1-model test", "gap", "fit s",
-                  "scheme", "fold hash", title=f"{args.competition} leaderboard (best CV {label} first)",
-                  caption="test: the submission (fold average or blend); 1-model test: the fold models alone, what CV "
-                          "estimates; gap: CV - 1-model test (blends: OOF - test)")
+                  "scheme", "fold hash", title=f"{args.competition} leaderboard (best CV {label} first)", caption=caption)
     for r in rows:
         table.add_row(r["run"], r["model"], r["view"], r["data"], r["folds"], _fmt(r["cv"]), _fmt(r["cv_std"]), _fmt(r["macro_f1"]),
                       _fmt(r["test"]), _fmt(r["test_single"]), _fmt(r["gap"], "+.4f"), _fmt(r["seconds"], ".0f"), r["scheme"],

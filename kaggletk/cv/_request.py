@@ -79,7 +79,8 @@ class RunSetup:
 
     def new_model(self, seed: int, params: dict[str, Any] | None = None) -> Model:
         return self.model_cls(self.params if params is None else params, n_classes=self.dataset.competition.n_classes,
-                              device=self.request.device, seed=seed, precision=self.request.precision)
+                              device=self.request.device, seed=seed, precision=self.request.precision,
+                              metric=self.dataset.competition.metric)
 
     def new_view(self) -> View:
         return get_view(self.view, **self.request.view_params)

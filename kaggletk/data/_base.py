@@ -15,22 +15,20 @@ from kaggletk.errors import KaggletkError
 # The most a member of a .zip may inflate to (its header says how much, before anything is read).
 MAX_MEMBER_BYTES = 4 << 30
 
-IMAGE_SIDE = 28
-N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
-
-
 @dataclass
 class RawData:
     """Arrays as read from a source, before they are cached.
 
     Attributes
     ----------
-    train_images : ndarray of shape (n_train, 28, 28), uint8
-    train_labels : ndarray of shape (n_train,), int64, the competition's own label values
-    test_images : ndarray of shape (n_test, 28, 28), uint8
-    test_ids : ndarray of shape (n_test,), int64; 0..n_test-1 unless the source gives IDs
-    test_labels : ndarray of shape (n_test,), int64, or None; held out, for local scoring only
+    train_images : ndarray of shape (n_train, h, w) for grayscale or (n_train, h, w, c) for colour, uint8
+    train_labels : ndarray of shape (n_train,), the competition's own label values (int64, or str when text)
+    test_images : ndarray of shape (n_test, h, w[, c]), uint8, in the order a submission lists them
+    test_ids : ndarray of shape (n_test,), int64 or str; the sample submission's IDs when there is one
+    test_labels : ndarray of shape (n_test,), label values, or None; held out, for local scoring only
     files : list of str, the files read
+    sample_submission : Path or None, the competition's sample submission (kept in the cache)
+    layout : str, "bundle", "idx", "folders" or "csv"
     """
 
     train_images: np.ndarray
@@ -39,6 +37,8 @@ class RawData:
     test_ids: np.ndarray
     test_labels: np.ndarray | None
     files: list[str]
+    sample_submission: Path | None = None
+    layout: str = ""
 
 
 def open_binary(path: Path) -> io.BufferedIOBase:
@@ -78,6 +78,21 @@ def _open_zip_member(path: Path) -> io.BufferedIOBase:
     return io.BytesIO(raw)
 
 
+def read_text(path: Path, first_line: bool = False) -> str:
+    """The UTF-8 text of ``path`` (decompressed; a BOM dropped), or only its first line; errors name the file."""
+    stream = open_binary(path)
+    try:
+        with stream:
+            raw = stream.readline() if first_line else stream.read()
+    except (EOFError, OSError, zipfile.BadZipFile) as exc:
+        raise KaggletkError(f"{path}: truncated or corrupt compressed file ({exc}); download it again") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise KaggletkError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); save the file "
+                            "as UTF-8") from exc
+
+
 def _gunzip(raw: bytes, path: Path) -> bytes:
     try:
         return gzip.decompress(raw)
@@ -85,24 +100,55 @@ def _gunzip(raw: bytes, path: Path) -> bytes:
         raise KaggletkError(f"{path}: truncated or corrupt gzip data ({exc}); download it again") from exc
 
 
-def as_images(array: np.ndarray, source: str, field: str) -> np.ndarray:
-    """Validate pixel data and return it as uint8 of shape (n, 28, 28).
+def image_shape_of(n_values: int, declared: tuple[int, ...] | None, source: str, field: str) -> tuple[int, int, int]:
+    """(height, width, channels) of flat rows of ``n_values`` pixels: declared, else a square grayscale or RGB image."""
+    if declared is not None:
+        h, w, c = (*declared, 1)[:3] if len(declared) == 2 else declared
+        if h * w * c != n_values:
+            raise KaggletkError(f"{source}: {field} has {n_values} values per image, but image_shape {tuple(declared)} "
+                                f"needs {h * w * c}; fix image_shape in competition.py")
+        return h, w, c
+    for channels in (1, 3):
+        side = int(round((n_values / channels) ** 0.5))
+        if side * side * channels == n_values:
+            return side, side, channels
+    raise KaggletkError(f"{source}: {field} has {n_values} values per image, which is not a square grayscale or RGB "
+                        "image; declare image_shape=(height, width[, channels]) in competition.py")
 
-    Accepts (n, 784), (n, 28, 28) or (n, 28, 28, 1); integer values 0-255, or floats that are
-    either whole numbers 0-255 or all within [0, 1] (already scaled).
+
+def as_images(array: np.ndarray, source: str, field: str, image_shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Validate pixel data and return it as uint8 of shape (n, h, w) (grayscale) or (n, h, w, c) (colour).
+
+    Accepts flat rows (n, h*w*c) in row-major (height, width, channel) order, or (n, h, w[, c]);
+    integer values 0-255, or floats that are either whole numbers 0-255 or all within [0, 1].
     """
     array = np.asarray(array)
     n = array.shape[0] if array.ndim else 0
     if array.ndim == 0 or n == 0:
         raise KaggletkError(f"{source}: {field} is empty; the file must hold at least one image")
-    if array.shape[1:] in ((N_PIXELS,), (IMAGE_SIDE, IMAGE_SIDE), (IMAGE_SIDE, IMAGE_SIDE, 1)):
-        array = array.reshape(n, IMAGE_SIDE, IMAGE_SIDE)
-    else:
-        raise KaggletkError(
-            f"{source}: {field} has shape {array.shape}; expected (n, 28, 28) or (n, 784) images of 28x28 pixels"
-        )
+    if array.ndim == 2:
+        h, w, c = image_shape_of(array.shape[1], image_shape, source, field)
+        array = array.reshape(n, h, w, c)
+    elif array.ndim == 3:
+        array = array[..., None]
+    elif array.ndim != 4:
+        raise KaggletkError(f"{source}: {field} has shape {array.shape}; expected (n, pixels), (n, height, width) or "
+                            "(n, height, width, channels)")
+    if array.shape[3] not in (1, 3):
+        raise KaggletkError(f"{source}: {field} has {array.shape[3]} channels; kaggletk reads grayscale (1) or RGB (3)")
+    if image_shape is not None and tuple(array.shape[1:3]) != tuple(image_shape[:2]):
+        raise KaggletkError(f"{source}: {field} images are {array.shape[1]}x{array.shape[2]}, but image_shape is "
+                            f"{tuple(image_shape)}; fix image_shape in competition.py")
+    if min(array.shape[1:3]) < 8:
+        raise KaggletkError(f"{source}: {field} images are {array.shape[1]}x{array.shape[2]} pixels; kaggletk needs at "
+                            "least 8x8")
+    array = _pixel_values(array, source, field, n)
+    return np.ascontiguousarray(array[..., 0] if array.shape[3] == 1 else array)
+
+
+def _pixel_values(array: np.ndarray, source: str, field: str, n: int) -> np.ndarray:
     if array.dtype == np.uint8:
-        return np.ascontiguousarray(array)
+        return array
     if array.dtype.kind not in "iuf":
         raise KaggletkError(f"{source}: {field} has non-numeric dtype {array.dtype}; pixels must be numbers 0-255")
     if array.dtype.kind == "f":
@@ -120,13 +166,14 @@ def as_images(array: np.ndarray, source: str, field: str) -> np.ndarray:
         i = int(np.argwhere(out_of_range)[0][0])
         value = array.reshape(n, -1)[i][out_of_range.reshape(n, -1)[i]][0]
         raise KaggletkError(f"{source}: {field} image {i} has pixel value {value}; pixels must be 0-255")
-    return np.ascontiguousarray(array.astype(np.uint8))
+    return array.astype(np.uint8)
 
 
-def as_labels(array: np.ndarray, source: str, field: str, allowed: tuple[int, ...], first_line: int | None = None) -> np.ndarray:
-    """Validate labels against the competition's label set; return int64 values.
+def as_labels(array: np.ndarray, source: str, field: str, allowed: tuple | None, first_line: int | None = None) -> np.ndarray:
+    """Validate labels (against the competition's label set, when it declares one); return int64 or text values.
 
-    ``first_line``: the file line of element 0 (2 for a CSV with a header), so errors cite lines.
+    Whole numbers (``3``, ``3.0`` in a numeric array) become int64; text stays text. ``first_line``:
+    the file line of element 0 (2 for a CSV with a header), so errors cite lines.
     """
 
     def where(i: int) -> str:
@@ -138,22 +185,34 @@ def as_labels(array: np.ndarray, source: str, field: str, allowed: tuple[int, ..
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or not np.array_equal(array, np.rint(array)):
             i = int(np.argwhere(~np.isfinite(array) | (array != np.rint(array)))[0][0])
-            raise KaggletkError(f"{source}: {field} {where(i)} is {array[i]!r}; labels must be whole numbers")
-    elif array.dtype.kind not in "iu":
-        raise KaggletkError(f"{source}: {field} has non-numeric dtype {array.dtype}; labels must be integers")
-    values = array.astype(np.int64)
-    bad = ~np.isin(values, np.asarray(allowed))
-    if bad.any():
-        i = int(np.argwhere(bad)[0][0])
-        raise KaggletkError(
-            f"{source}: {where(i)}, {field}: label {values[i]} is not in the competition's label set "
-            f"{_describe(allowed)}; fix the data or the competition's labels"
-        )
+            raise KaggletkError(f"{source}: {field} {where(i)} is {array[i]!r}; labels must be whole numbers or text")
+        values = array.astype(np.int64)
+    elif array.dtype.kind in "iu":
+        values = array.astype(np.int64)
+    elif array.dtype.kind in "US":
+        values = array.astype(str)
+    else:
+        raise KaggletkError(f"{source}: {field} has dtype {array.dtype}; labels must be integers or text")
+    if allowed is not None:
+        known = {_label_key(v) for v in allowed}
+        bad = np.array([_label_key(v) not in known for v in values])
+        if bad.any():
+            i = int(np.argwhere(bad)[0][0])
+            shown = values[i].item() if values.dtype.kind in "iu" else repr(str(values[i]))
+            raise KaggletkError(
+                f"{source}: {where(i)}, {field}: label {shown} is not in the competition's label set "
+                f"{_describe(allowed)}; fix the data or the competition's labels"
+            )
     return values
 
 
-def _describe(labels: tuple[int, ...]) -> str:
-    return "{" + ", ".join(str(v) for v in labels) + "}"
+def _label_key(value) -> str:
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
+def _describe(labels: tuple) -> str:
+    shown = ", ".join(str(v) for v in labels[:30])
+    return "{" + shown + (", ..." if len(labels) > 30 else "") + "}"
 
 
 def check_same_length(images: np.ndarray, labels: np.ndarray, source: str, what: str) -> None:
@@ -162,13 +221,20 @@ def check_same_length(images: np.ndarray, labels: np.ndarray, source: str, what:
 
 
 def check_ids(ids: np.ndarray, source: str) -> np.ndarray:
+    """Test IDs: unique, int64 when they are whole numbers, else text."""
     ids = np.asarray(ids)
-    if ids.dtype.kind not in "iu":
-        raise KaggletkError(f"{source}: test IDs must be integers, found dtype {ids.dtype}")
+    if ids.dtype.kind in "US":
+        ids = np.char.strip(ids.astype(str))
+        if all(v.lstrip("+-").isdigit() and len(v.lstrip("+-")) < 19 for v in ids):
+            ids = ids.astype(np.int64)
+    elif ids.dtype.kind == "f" and np.array_equal(ids, np.rint(ids)):
+        ids = ids.astype(np.int64)
+    elif ids.dtype.kind not in "iu":
+        raise KaggletkError(f"{source}: test IDs must be integers or text, found dtype {ids.dtype}")
     import pandas as pd  # here, not at the top: loading a cached dataset must not pay for pandas
 
     duplicated = pd.Series(ids).duplicated().to_numpy()
     if duplicated.any():
         row = int(np.argmax(duplicated))
         raise KaggletkError(f"{source}: duplicate test ID {ids[row]} (row {row}); IDs must be unique")
-    return ids.astype(np.int64)
+    return ids.astype(np.int64) if ids.dtype.kind in "iu" else ids

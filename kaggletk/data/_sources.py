@@ -38,6 +38,9 @@ def _local_sources(comp: Competition) -> list[tuple[str, Path]]:
     if env:
         root = Path(env)
         sources.append(("KAGGLETK_DATA_DIR", root / comp.name if (root / comp.name).is_dir() else root))
+    if comp.data_dir:
+        path = Path(comp.data_dir)
+        sources.append(("data_dir", path if path.is_absolute() or comp.folder is None else comp.folder / path))
     if comp.debian_dir:
         sources.append(("Debian package", Path(comp.debian_dir)))
     return sources
@@ -51,7 +54,7 @@ def _download(comp: Competition, dest: Path, callbacks: CallbackList) -> tuple[P
     origin = comp.slug_origin() if slug else f"kaggle_dataset in {comp.definition}"
     folder = download_files(dest, competition=slug, dataset=None if slug else comp.kaggle_dataset, origin=origin,
                             hint=f"; or build the cache from local files with `kaggletk fetch {comp.name} --from FOLDER`",
-                            notify=callbacks.on_note)
+                            notify=callbacks.on_note, progress=callbacks.on_download)
     return folder, f"Kaggle {slug or comp.kaggle_dataset}"
 
 

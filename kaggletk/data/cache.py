@@ -2,11 +2,12 @@
 
 Layout of one variant (``full`` or ``sample``)::
 
-    train_images.npy   (n_train, 28, 28) uint8
-    train_labels.npy   (n_train,) int64, the competition's label values
-    test_images.npy    (n_test, 28, 28) uint8
-    test_ids.npy       (n_test,) int64
-    manifest.json      source, files read, counts, fingerprint, checksums
+    train_images.npy   (n_train, h, w) uint8, or (n_train, h, w, c) for colour images
+    train_labels.npy   (n_train,) the competition's label values: int64, or text (numpy unicode)
+    test_images.npy    (n_test, h, w[, c]) uint8, in the order a submission lists them
+    test_ids.npy       (n_test,) int64 or text: the sample submission's IDs when there is one
+    sample_submission.csv   the competition's sample submission, byte for byte, when it has one
+    manifest.json      source, files read, counts, label set, fingerprint, checksums
     holdout/test_labels.npy   held-out test labels when the source has them (local scoring only)
 
 A variant is written to a temporary folder and renamed into place, so a reader never sees half of one.
@@ -14,6 +15,7 @@ A variant is written to a temporary folder and renamed into place, so a reader n
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import tempfile
@@ -26,7 +28,8 @@ import numpy as np
 from kaggletk import __version__
 from kaggletk._lock import folder_lock
 from kaggletk._faults import crash_point
-from kaggletk._io import load_npy, read_json, recover_dir, replace_dir, save_npy, share_dir, verified_sha256, write_json
+from kaggletk._io import (load_npy, read_json, recover_dir, replace_dir, save_npy, sha256_file, share_dir, verified_sha256,
+                          write_bytes, write_json)
 from kaggletk.competition import Competition
 from kaggletk.data._base import RawData
 from kaggletk.errors import KaggletkError
@@ -43,12 +46,12 @@ class Dataset:
 
     Attributes
     ----------
-    competition : Competition
+    competition : Competition, with its label set (read from the data when it declares none)
     variant : {"full", "sample"}
-    train_images : ndarray of shape (n_train, 28, 28), uint8
-    train_labels : ndarray of shape (n_train,), int64, label values
-    test_images : ndarray of shape (n_test, 28, 28), uint8
-    test_ids : ndarray of shape (n_test,), int64
+    train_images : ndarray of shape (n_train, h, w) or (n_train, h, w, c), uint8
+    train_labels : ndarray of shape (n_train,), label values (int64 or text)
+    test_images : ndarray of shape (n_test, h, w[, c]), uint8, in submission order
+    test_ids : ndarray of shape (n_test,), int64 or text
     fingerprint : str, 16 hex digits identifying the training data (and so its folds)
     folder : Path, the cache folder
     """
@@ -64,10 +67,30 @@ class Dataset:
     source: str
     checksums: dict = field(default_factory=dict, repr=False)  # sha256 of each cached array, from its manifest
 
-    @property
+    @functools.cached_property
     def y(self) -> np.ndarray:
         """Training labels as class indices 0..n_classes-1, int64, shape (n_train,)."""
         return self.competition.to_index(self.train_labels)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(height, width, channels) of every image."""
+        shape = self.train_images.shape[1:]
+        return (shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
+
+    @functools.cached_property
+    def sample_submission(self):
+        """The competition's ``SampleSubmission`` (its header, IDs and order), or None when it has none."""
+        from kaggletk.data._sample import read_sample_submission
+
+        path = self.folder / SAMPLE_NAME
+        if not path.exists():
+            return None
+        expected = self.checksums.get(SAMPLE_NAME)
+        if expected is not None and verified_sha256(path) != expected:
+            raise KaggletkError(f"{path}: checksum does not match the cache's manifest.json; run "
+                                f"`kaggletk fetch {self.competition.name}` again")
+        return read_sample_submission(path)
 
     @property
     def n_train(self) -> int:
@@ -89,12 +112,29 @@ class Dataset:
         return load_npy(path)
 
 
+SAMPLE_NAME = "sample_submission.csv"
+
+
+def label_set(comp: Competition, train_labels: np.ndarray) -> list:
+    """The class-index order of labels: the competition's declared labels, else the training labels sorted."""
+    if comp.labels is not None:
+        return [v.item() if isinstance(v, np.generic) else v for v in comp.labels]
+    return [v.item() if isinstance(v, np.generic) else str(v) for v in np.unique(train_labels)]
+
+
 def fingerprint(train_images: np.ndarray, train_labels: np.ndarray, test_images: np.ndarray) -> str:
     digest = hashlib.sha256()
-    for array in (train_images, train_labels.astype(np.int64), test_images):
+    labels = train_labels.astype(np.int64) if train_labels.dtype.kind in "iu" else train_labels.astype(str)
+    for array in (train_images, labels, test_images):
         digest.update(str(array.shape).encode())
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()[:16]
+
+
+def _values(array: np.ndarray) -> np.ndarray:
+    """Labels or IDs as the cache stores them: int64, or fixed-width text (never Python objects)."""
+    array = np.asarray(array)
+    return array.astype(np.int64) if array.dtype.kind in "iub" else array.astype(str)
 
 
 def cache_dir(comp: str, variant: str, ws: Workspace | None = None) -> Path:
@@ -124,15 +164,17 @@ def write_cache(comp: Competition, raw: RawData, variant: str, source: str, ws: 
         tmp = Path(tempfile.mkdtemp(prefix=f".{variant}.", suffix=".tmp", dir=final.parent))
         try:
             share_dir(tmp)
-            arrays = {
-                "train_images": raw.train_images,
-                "train_labels": raw.train_labels.astype(np.int64),
-                "test_images": raw.test_images,
-                "test_ids": raw.test_ids.astype(np.int64),
-            }
+            arrays = {"train_images": raw.train_images, "test_images": raw.test_images,
+                      "train_labels": _values(raw.train_labels), "test_ids": _values(raw.test_ids)}
             checksums = {name: save_npy(tmp / f"{name}.npy", arr) for name, arr in arrays.items()}
+            if raw.sample_submission is not None:
+                from kaggletk.data._base import open_binary
+
+                with open_binary(raw.sample_submission) as stream:  # a sample inside a .zip is kept as its CSV
+                    write_bytes(tmp / SAMPLE_NAME, stream.read())
+                checksums[SAMPLE_NAME] = sha256_file(tmp / SAMPLE_NAME)
             if raw.test_labels is not None:
-                checksums["holdout/test_labels"] = save_npy(tmp / "holdout" / "test_labels.npy", raw.test_labels.astype(np.int64))
+                checksums["holdout/test_labels"] = save_npy(tmp / "holdout" / "test_labels.npy", _values(raw.test_labels))
             labels, counts = np.unique(raw.train_labels, return_counts=True)
             write_json(
                 tmp / "manifest.json",
@@ -146,7 +188,9 @@ def write_cache(comp: Competition, raw: RawData, variant: str, source: str, ws: 
                     "n_train": len(raw.train_labels),
                     "n_test": len(raw.test_ids),
                     "has_holdout_labels": raw.test_labels is not None,
-                    "train_label_counts": {int(k): int(v) for k, v in zip(labels, counts)},
+                    "labels": label_set(comp, raw.train_labels),
+                    "train_label_counts": {str(k): int(v) for k, v in zip(labels, counts)},
+                    "image_shape": list(raw.train_images.shape[1:]),
                     "fingerprint": fingerprint(raw.train_images, raw.train_labels, raw.test_images),
                     "checksums": checksums,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -193,8 +237,9 @@ def read_cache(comp: Competition, variant: str, ws: Workspace | None = None) -> 
             arrays[name] = load_npy(path)
     if len(arrays["train_images"]) != manifest["n_train"] or len(arrays["test_ids"]) != manifest["n_test"]:
         raise KaggletkError(f"{folder}: cache arrays do not match manifest.json; {refetch}")
+    labels = manifest.get("labels")
     return Dataset(
-        competition=comp,
+        competition=comp.with_labels(tuple(labels)) if labels is not None else comp,
         variant=variant,
         fingerprint=manifest["fingerprint"],
         folder=folder,

@@ -1,75 +1,140 @@
-"""CSV files with ``label,pixel1..pixel784`` (train) or ``[id,]pixel1..pixel784`` (test).
+"""Image CSVs: one row per image, pixel columns found by name, a label column and an ID column found by name.
 
-Plain, ``.gz``, or a ``.zip`` holding one CSV. Errors name the file, the line and the column.
+Plain, ``.gz``, or a ``.zip`` holding one CSV. Pixel columns are recognised by name (``pixel0``..,
+``pixel1``.., ``px_12``, ``p5`` or bare numbers) and put in numeric order whatever order the file
+has them in; gaps and duplicates are refused, naming them. The label column (``label``,
+``class``, ``target``... or declared) and the ID column (``id``, ``ImageId``... or declared) are
+never taken as pixels. Labels are kept as the file spells them: whole numbers as integers, anything
+else as text. Errors name the file, the line and the column.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kaggletk.data._base import N_PIXELS, open_binary
+from kaggletk.data._base import open_binary, read_text
 from kaggletk.errors import KaggletkError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-LABEL_COLUMNS = ("label", "labels", "class", "target")
-ID_COLUMNS = ("id", "imageid", "image_id")
+LABEL_COLUMNS = ("label", "labels", "class", "target", "y", "category")
+ID_COLUMNS = ("id", "imageid", "image_id", "img_id", "imgid", "image", "filename", "file_name", "file")
+_PIXEL = re.compile(r"^(?:pixels?|pix|px|p)?[ _-]?(\d+)$", re.IGNORECASE)
+_MANGLED = re.compile(r"^(.*)\.(\d+)$")  # pandas' name for a repeated header: pixel5.1
 
 
 @dataclass
 class CsvTable:
-    """A parsed image CSV: pixels (n, 784) uint8, labels (n,) int64 or None, ids (n,) int64 or None."""
+    """A parsed image CSV.
+
+    Attributes
+    ----------
+    pixels : ndarray of shape (n, k), uint8, columns in numeric order of their names
+    labels : ndarray of shape (n,), int64 or str, or None
+    ids : ndarray of shape (n,), str as written in the file, or None
+    label_column, id_column : str or None, the columns they came from
+    first_pixel : int, the number in the first pixel column's name (0 or 1 usually)
+    """
 
     pixels: np.ndarray
     labels: np.ndarray | None
     ids: np.ndarray | None
+    label_column: str | None
+    id_column: str | None
+    first_pixel: int
 
 
-def read_csv(path: Path, require_label: bool) -> CsvTable:
-    """Read and validate an image CSV.
+def _header(path: Path) -> list[str]:
+    text = read_text(path, first_line=True).strip()
+    if not text:
+        raise KaggletkError(f"{path}: empty file; it must have a header line and at least one row")
+    return [c.strip() for c in next(csv.reader([text]))]
+
+
+def find_column(columns: list[str], declared: str | None, usual: tuple[str, ...], path: Path, role: str) -> str | None:
+    """The column playing ``role``: the declared name (which must exist) or the first usual one."""
+    if declared is not None:
+        if declared not in columns:
+            raise KaggletkError(f"{path}: no {role} column {declared!r} (columns start {', '.join(columns[:5])}); "
+                                f"fix {role}_column in competition.py")
+        return declared
+    lower = {c.lower(): c for c in columns}
+    return next((lower[name] for name in usual if name in lower), None)
+
+
+def pixel_order(columns: list[str], path: Path) -> tuple[list[str], int]:
+    """The pixel columns sorted by their number, and the first number; gaps and repeats are refused."""
+    numbered = []
+    for column in columns:
+        match = _PIXEL.match(column)
+        if match is None:
+            mangled = _MANGLED.match(column)
+            if mangled and _PIXEL.match(mangled.group(1)):
+                raise KaggletkError(f"{path}: column {mangled.group(1)!r} appears more than once; each pixel needs one column")
+            raise KaggletkError(f"{path}: column {column!r} is neither a pixel (pixel0, pixel1, ...), the label nor an ID; "
+                                "remove it, or declare label_column/id_column in competition.py")
+        numbered.append((int(match.group(1)), column))
+    if not numbered:
+        raise KaggletkError(f"{path}: no pixel columns (pixel0, pixel1, ... or 0, 1, ...) in the header")
+    numbered.sort()
+    numbers = [n for n, _ in numbered]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        names = [c for n, c in numbered if n == repeated[0]]
+        raise KaggletkError(f"{path}: pixel {repeated[0]} has several columns ({', '.join(names)}); keep one")
+    first = numbers[0]
+    for expected, (number, column) in enumerate(numbered, start=first):
+        if number != expected:
+            raise KaggletkError(f"{path}: pixel columns skip from {numbered[expected - first - 1][1]!r} to {column!r}; "
+                                f"every pixel {first}..{first + len(numbered) - 1} needs a column")
+    return [c for _, c in numbered], first
+
+
+def read_csv(path: Path, require_label: bool, *, label_column: str | None = None, id_column: str | None = None) -> CsvTable:
+    """Read and validate an image CSV (``.csv``, ``.csv.gz`` or a ``.zip`` holding one).
 
     Parameters
     ----------
-    path : Path
-        ``.csv``, ``.csv.gz`` or ``.zip``.
     require_label : bool
-        True for training files: a ``label`` column must be present.
+        True for training files: a label column must be present.
+    label_column, id_column : str, optional
+        Declared names; by default the usual names (case-insensitive) are looked for.
     """
     import pandas as pd  # here, not at the top: loading a cached data set (every run) needs no pandas
 
     path = Path(path)
+    columns = _header(path)
+    label_col = find_column(columns, label_column, LABEL_COLUMNS, path, "label")
+    id_col = find_column(columns, id_column, ID_COLUMNS, path, "id")
+    if require_label and label_col is None:
+        raise KaggletkError(f"{path}: no label column (columns start {', '.join(columns[:4])}); name it label, or declare "
+                            "label_column in competition.py")
+    pixel_cols, first = pixel_order([c for c in columns if c not in (label_col, id_col)], path)
+    text = {c: str for c in (label_col, id_col) if c is not None}
     stream = open_binary(path)
     try:
         with stream:
-            frame = pd.read_csv(stream, engine="c", low_memory=False)
+            frame = pd.read_csv(stream, engine="c", low_memory=False, dtype=text, encoding="utf-8", keep_default_na=False,
+                                na_values={c: [""] for c in pixel_cols})
+    except UnicodeDecodeError as exc:
+        raise KaggletkError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8") from exc
     except pd.errors.EmptyDataError as exc:
         raise KaggletkError(f"{path}: empty file; it must have a header line and at least one row") from exc
     except (EOFError, OSError) as exc:
         raise KaggletkError(f"{path}: truncated or corrupt compressed file ({exc}); download it again") from exc
     except pd.errors.ParserError as exc:
         raise KaggletkError(f"{path}: malformed CSV ({str(exc).strip()}); every line must have the header's number of fields") from exc
+    frame.columns = [c.strip() for c in frame.columns]
     if len(frame) == 0:
         raise KaggletkError(f"{path}: no data rows; the file must hold at least one image")
-
-    lower = {c: c.strip().lower() for c in frame.columns}
-    label_col = next((c for c in frame.columns if lower[c] in LABEL_COLUMNS), None)
-    id_col = next((c for c in frame.columns if lower[c] in ID_COLUMNS), None)
-    pixel_cols = [c for c in frame.columns if c not in (label_col, id_col)]
-    if require_label and label_col is None:
-        raise KaggletkError(f"{path}: no 'label' column (columns start {', '.join(map(str, frame.columns[:4]))}); a training CSV needs label,pixel1..pixel784")
-    if len(pixel_cols) != N_PIXELS:
-        extra = [c for c in pixel_cols if not str(c).lower().startswith("pixel")]
-        hint = f"; unexpected columns: {', '.join(map(str, extra[:5]))}" if extra else ""
-        raise KaggletkError(
-            f"{path}: {len(pixel_cols)} pixel columns, expected {N_PIXELS} (28x28){hint}; "
-            "the file needs label,pixel1..pixel784 (test: optional id, then pixel1..pixel784)"
-        )
-
     pixels = _numeric(frame, pixel_cols, path, "pixel")
     bad = (pixels < 0) | (pixels > 255) | (pixels != np.rint(pixels))
     if bad.any():
@@ -77,9 +142,45 @@ def read_csv(path: Path, require_label: bool) -> CsvTable:
         raise KaggletkError(
             f"{path}: line {row + 2}, column {pixel_cols[col]!r}: pixel value {frame[pixel_cols[col]].iloc[row]} is not an integer 0-255"
         )
-    labels = _numeric(frame, [label_col], path, "label")[:, 0].astype(np.int64) if label_col else None
-    ids = _numeric(frame, [id_col], path, "id")[:, 0].astype(np.int64) if id_col else None
-    return CsvTable(pixels=pixels.astype(np.uint8), labels=labels, ids=ids)
+    labels = label_values(frame[label_col], path, label_col) if label_col else None
+    ids = _text(frame[id_col], path, id_col, "ID") if id_col else None
+    return CsvTable(pixels.astype(np.uint8), labels, ids, label_col, id_col, first)
+
+
+def _text(column: pd.Series, path: Path, name: str, what: str) -> np.ndarray:
+    values = column.fillna("").astype(str).str.strip().to_numpy()
+    empty = values == ""
+    if empty.any():
+        row = int(np.argmax(empty))
+        raise KaggletkError(f"{path}: line {row + 2}, column {name!r}: empty {what}; every row needs one")
+    return values.astype(str)
+
+
+_INT = re.compile(r"^[+-]?\d+$")
+
+
+def label_values(column: pd.Series, path: Path, name: str) -> np.ndarray:
+    """Labels as the file spells them: int64 when every one is a whole number (``3``, ``-1``), else text."""
+    values = _text(column, path, name, "label")
+    if all(_INT.match(v) for v in values):
+        try:
+            return np.array([int(v) for v in values], dtype=np.int64)
+        except OverflowError as exc:
+            raise KaggletkError(f"{path}: column {name!r}: a label is too large for an integer; labels are class values") from exc
+    numeric = [v for v in values if _is_number(v)]
+    if numeric and len(numeric) == len(values):
+        row = next(i for i, v in enumerate(values) if not _INT.match(v))
+        raise KaggletkError(f"{path}: line {row + 2}, column {name!r}: label {values[row]!r} is not a whole number; "
+                            "labels are whole numbers or text")
+    return values
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _numeric(frame: pd.DataFrame, columns: list, path: Path, what: str) -> np.ndarray:
@@ -95,9 +196,24 @@ def _numeric(frame: pd.DataFrame, columns: list, path: Path, what: str) -> np.nd
     if bad.any():
         row, col = map(int, np.argwhere(bad)[0])
         cell = block.iloc[row, col]
-        shown = "empty/NaN" if pd.isna(cell) else repr(cell)
+        shown = "empty/NaN" if pd.isna(cell) or cell == "" else repr(cell)
         raise KaggletkError(f"{path}: line {row + 2}, column {columns[col]!r}: {what} value {shown} is not a number; fix or drop that row")
-    if what != "pixel" and not np.array_equal(values, np.rint(values)):
-        row = int(np.argwhere(values != np.rint(values))[0][0])
-        raise KaggletkError(f"{path}: line {row + 2}, column {columns[0]!r}: {what} {block.iloc[row, 0]!r} is not a whole number")
     return values
+
+
+def read_labels_csv(path: Path, *, label_column: str | None = None, id_column: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """An ``id,label`` CSV (the labels of an image folder, or a solution file): (ids as text, label values)."""
+    import pandas as pd
+
+    path = Path(path)
+    columns = _header(path)
+    id_col = find_column(columns, id_column, ID_COLUMNS, path, "id") or columns[0]
+    label_col = find_column(columns, label_column, LABEL_COLUMNS, path, "label")
+    if label_col is None:
+        others = [c for c in columns if c != id_col]
+        if len(others) != 1:
+            raise KaggletkError(f"{path}: which column is the label? (columns: {', '.join(columns)}); name it label")
+        label_col = others[0]
+    frame = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False)
+    frame.columns = [c.strip() for c in frame.columns]
+    return _text(frame[id_col], path, id_col, "ID"), label_values(frame[label_col], path, label_col)

@@ -39,7 +39,7 @@ def near_duplicate_groups(images: np.ndarray, threshold: float, neighbours: int 
 
     Parameters
     ----------
-    images : ndarray of shape (n, 28, 28), uint8
+    images : ndarray of shape (n, h, w) or (n, h, w, c), uint8
     threshold : float
         Cosine similarity (of centred 14x14 images) at which two images count as copies of one photo.
     neighbours : int

@@ -70,6 +70,9 @@ class Model(ABC):
         Seeds every random source the model uses, so CPU runs are reproducible.
     precision : {"auto", "float32", "bfloat16", "mixed_float16"}
         Compute precision of neural networks (ignored by the others); see ``kaggletk.models._device``.
+    metric : str, optional
+        The competition's metric (``kaggletk.metrics``); early stopping follows it where the library can
+        (log loss: XGBoost and LightGBM stop on the log loss rather than the error).
 
     Examples
     --------
@@ -96,12 +99,13 @@ class Model(ABC):
     _estimator_type = "classifier"  # scikit-learn < 1.6
 
     def __init__(self, params: dict[str, Any] | None = None, *, n_classes: int | None = None, device: str = "auto",
-                 seed: int = 0, precision: str = "auto"):
+                 seed: int = 0, precision: str = "auto", metric: str | None = None):
         self.params = params
         self.n_classes = n_classes
         self.device = device
         self.seed = seed
         self.precision = precision
+        self.metric = metric
 
     # ------------------------------------------------------------------ what an adapter writes
 
@@ -149,7 +153,7 @@ class Model(ABC):
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor arguments, unchanged (``sklearn.base.clone`` rebuilds the model from them)."""
         return {"params": self.params, "n_classes": self.n_classes, "device": self.device, "seed": self.seed,
-                "precision": self.precision}
+                "precision": self.precision, "metric": self.metric}
 
     def set_params(self, **params: Any) -> Model:
         """Set constructor arguments; ``params__<name>=value`` sets one entry of ``params``."""
@@ -312,7 +316,7 @@ class Model(ABC):
         return params
 
 
-_DEFAULTS = {"params": None, "n_classes": None, "device": "auto", "seed": 0, "precision": "auto"}
+_DEFAULTS = {"params": None, "n_classes": None, "device": "auto", "seed": 0, "precision": "auto", "metric": None}
 
 
 def _check_y(y: np.ndarray, n: int, name: str) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""``cnn``: a strong small CNN for 28x28 images.
+"""``cnn``: a strong small CNN for small images (28x28 and up, grayscale or RGB).
 
 Three conv blocks (BatchNorm, ReLU, max-pooling, Dropout), a dense head, on-the-fly augmentation
 (shifts; rotations and zoom when asked; horizontal flips only where the competition allows them), cosine learning-rate decay, early
@@ -82,7 +82,9 @@ class CnnModel(KerasModel):
                 x = layers.Activation("relu")(x)
             x = layers.MaxPooling2D(2)(x)
             x = layers.Dropout(p["dropout"])(x)
-        x = layers.Flatten()(x) if p["head"] == "flatten" else layers.GlobalAveragePooling2D()(x)
+        # a flattened head grows with the image: beyond 64x64 the pooled features are averaged instead
+        flatten = p["head"] == "flatten" and input_shape[0] * input_shape[1] <= 64 * 64
+        x = layers.Flatten()(x) if flatten else layers.GlobalAveragePooling2D()(x)
         x = layers.Dense(int(p["dense"]), use_bias=False)(x)
         x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.Activation("relu")(x)

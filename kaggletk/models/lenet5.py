@@ -32,6 +32,11 @@ class LeNet5Model(KerasModel):
         }
 
     def build(self, keras, input_shape):
+        if min(input_shape[:2]) < 12:
+            from kaggletk.errors import KaggletkError
+
+            raise KaggletkError(f"lenet5: its fixed design (5x5 'same', pool, 5x5 'valid', pool) needs images of at least "
+                                f"12x12 pixels; these are {input_shape[0]}x{input_shape[1]}; use --model cnn")
         p = self.resolved_params()
         layers = keras.layers
         pool = layers.MaxPooling2D if p["pooling"] == "max" else layers.AveragePooling2D

@@ -93,8 +93,8 @@ class LgbmModel(Model):
         p = self.resolved_params()
         stopping = p.pop("early_stopping_rounds", None)
         callbacks = [_bridge(self, int(p["n_estimators"])), *native_callbacks]
-        if X_stop is not None and stopping:
-            callbacks.append(lgb.early_stopping(stopping, verbose=False))
+        if X_stop is not None and stopping:  # on both metrics, or on the log loss alone when that is the competition's
+            callbacks.append(lgb.early_stopping(stopping, verbose=False, first_metric_only=self.metric == "log_loss"))
         self.model_ = lgb.LGBMClassifier(objective="multiclass", random_state=self.seed, verbose=-1,
                                          device_type="gpu" if self.device_ == "gpu" else "cpu", **p)
         eval_args = {}

@@ -97,7 +97,9 @@ class XgbModel(Model):
         if X_stop is None:
             p.pop("early_stopping_rounds", None)
         self.model_ = xgb.XGBClassifier(
-            objective="multi:softprob", eval_metric=["mlogloss", "merror"], random_state=self.seed,
+            # XGBoost stops early on the last metric: the error, or the log loss when that is the competition's metric
+            objective="multi:softprob", random_state=self.seed,
+            eval_metric=["merror", "mlogloss"] if self.metric == "log_loss" else ["mlogloss", "merror"],
             device="cuda" if self.device_ == "gpu" else "cpu",
             callbacks=[_bridge(self, int(p["n_estimators"])), *native_callbacks], **p,
         )

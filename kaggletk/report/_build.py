@@ -85,6 +85,8 @@ def build_report(comp: str, runs: list[str] | None = None, out: Path | str | Non
                      f"`--data {others[0]}` reports those")
 
     dataset = _dataset(competition, variant, ws)
+    if dataset is not None:
+        competition = dataset.competition  # with the label set read from the data
     if dataset is None:
         notes.append(f"no {variant} data cache for {comp}: the data and per-run sections need it "
                      f"(run `kaggletk fetch {comp}`)")

@@ -163,28 +163,37 @@ def class_distribution_figure(class_names: Sequence[str], train_counts: np.ndarr
 
 
 def mosaic(images: np.ndarray, rows: int, cols: int, gap: int = 2) -> np.ndarray:
-    """Tile ``images`` (rows*cols, h, w) into one array with ``gap`` pixels between tiles (NaN: blank)."""
+    """Tile ``images`` (rows*cols, h, w[, c]) into one array with ``gap`` pixels between tiles (NaN: blank)."""
     h, w = images.shape[1:3]
-    canvas = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan, dtype=np.float32)
+    canvas = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, *images.shape[3:]), np.nan, dtype=np.float32)
     for k, img in enumerate(images[: rows * cols]):
         r, c = divmod(k, cols)
         canvas[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = img
     return canvas
 
 
+def show_image(ax, image: np.ndarray) -> None:
+    """Draw a grayscale (h, w) or RGB (h, w, 3) image of 0-255 values; NaN pixels (gaps of a mosaic) are white."""
+    if image.ndim == 3:
+        ax.imshow(np.nan_to_num(np.asarray(image, dtype=np.float32) / 255.0, nan=1.0).clip(0, 1), interpolation="nearest")
+    else:
+        cmap = matplotlib.colormaps["gray"].with_extremes(bad="white")
+        ax.imshow(image, cmap=cmap, vmin=0, vmax=255, interpolation="nearest")
+
+
 def sample_grid_figure(class_names: Sequence[str], images_per_class: list[np.ndarray], title: str) -> Figure:
     """One row of example images per class, drawn as a single mosaic (fast for 24 classes)."""
     n_classes = len(class_names)
     cols = max((len(imgs) for imgs in images_per_class), default=1) or 1
-    h, w = images_per_class[0].shape[1:3] if len(images_per_class[0]) else (28, 28)
-    tiles = np.full((n_classes * cols, h, w), np.nan, dtype=np.float32)
+    shape = next((imgs.shape[1:] for imgs in images_per_class if len(imgs)), (1, 1))
+    h, w = shape[:2]
+    tiles = np.full((n_classes * cols, *shape), np.nan, dtype=np.float32)
     for c, imgs in enumerate(images_per_class):
         tiles[c * cols: c * cols + len(imgs)] = imgs
     canvas = mosaic(tiles, n_classes, cols)
     fig = new_figure(1.6 + 0.5 * cols, 0.8 + 0.5 * n_classes)
     ax = fig.add_subplot()
-    cmap = matplotlib.colormaps["gray"].with_extremes(bad="white")
-    ax.imshow(canvas, cmap=cmap, vmin=0, vmax=255, interpolation="nearest")
+    show_image(ax, canvas)
     ax.set_yticks([(h + 2) * r + h / 2 for r in range(n_classes)], class_names)
     ax.set_xticks([(w + 2) * c + w / 2 for c in range(cols)], [str(c + 1) for c in range(cols)])
     ax.set_xlabel("example (random training images)")
@@ -286,7 +295,7 @@ def wrong_examples_figure(images: np.ndarray, captions: Sequence[str], title: st
     for k, ax in enumerate(axes):
         ax.axis("off")
         if k < len(images):
-            ax.imshow(images[k], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            show_image(ax, images[k])
             ax.set_title(captions[k], fontsize=7)
     fig.suptitle(title)
     return fig

@@ -99,11 +99,12 @@ def data(ctx: Context) -> Section:
     if source.is_absolute() and source.is_relative_to(ctx.root):
         source = source.relative_to(ctx.root)
     section.add(Text(f"{comp.title}, {d.variant} data from {source}: {d.n_train} training and {d.n_test} test images "
-                     f"of {comp.image_shape[0]}×{comp.image_shape[1]} pixels, {comp.n_classes} classes "
-                     f"({', '.join(comp.class_names)}); fingerprint {d.fingerprint}"
-                     + ("; held-out test labels present (used for scoring only)" if holdout is not None else "")))
+                     f"of {d.image_shape[0]}×{d.image_shape[1]} pixels{' (RGB)' if d.image_shape[2] == 3 else ''}, "
+                     f"{comp.n_classes} classes ({', '.join(comp.names)}); fingerprint {d.fingerprint}"
+                     + ("; held-out test labels present (used for scoring only)" if holdout is not None
+                        else "; no held-out labels: submit to score")))
     section.add(ctx.save(figures.class_distribution_figure(
-        comp.class_names, train_counts, test_counts,
+        comp.names, train_counts, test_counts,
         f"Class distribution ({d.variant} data: {d.n_train} train, {d.n_test} test)"), "data-classes"))
     rng = np.random.default_rng(0)
     per_class = []
@@ -112,7 +113,7 @@ def data(ctx: Context) -> Section:
         pick = np.sort(rng.choice(rows, size=min(SAMPLES_PER_CLASS, len(rows)), replace=False)) if len(rows) else rows
         per_class.append(d.train_images[pick])
     section.add(ctx.save(figures.sample_grid_figure(
-        comp.class_names, per_class, f"{SAMPLES_PER_CLASS} random training images per class"), "data-samples"))
+        comp.names, per_class, f"{SAMPLES_PER_CLASS} random training images per class"), "data-samples"))
     return section
 
 
@@ -156,7 +157,7 @@ def runs(ctx: Context) -> Section:
                                 + ("" if d is not None else f" (the {ctx.variant} data is not cached)"), note=True))
     holdout = d.holdout_labels()
     y_test = comp.to_index(holdout) if holdout is not None else None
-    names = list(comp.class_names)
+    names = list(comp.names)
     f1_rows = []
     subsections = []
     for run in ctx.usable:

@@ -77,6 +77,8 @@ def leaderboard_table(rows: list[dict[str, Any]], manifests: dict[str, Any]) -> 
             cells += [fmt(r["accuracy"]), fmt(r["test_accuracy"])]
         body.append([r["run"], r["model"], r["view"], *cells, f1, fmt(r["test_macro_f1"]), fmt(r["seconds"], ".1f"), r["device"],
                      f"{r['folds']} {r['scheme']} {r['fold_hash']}" + ("" if r["complete"] else " (partial)")])
+    if rows and all(r["test"] is None for r in rows):
+        return Table(columns, body, f"best CV {label} first; no held-out labels: submit to score")
     return Table(columns, body, f"best CV {label} first; test scores use held-out labels (scoring only); "
                                 "test scores the submission (the fold models' average, or the blend); "
                                 "1-model test is the fold models' mean alone, which is what CV estimates; "

@@ -1,6 +1,6 @@
 """Feature views, registered by name; a model declares the kind of view it accepts (flat or image).
 
-``image`` (n, 28, 28, 1), ``pixels`` (n, 784), ``pca`` (fitted per fold), ``hog``, ``pcahog`` (both), ``compact`` (PCA of
+``image`` (n, h, w, c), ``pixels`` (n, h*w*c), ``pca`` (fitted per fold), ``hog``, ``pcahog`` (both), ``compact`` (PCA of
 the pixels and of fine HOG). Stateless views, and the stateless parts of learned ones, are computed once per data set and
 cached beside it (``data/<variant>/views/<name>-<params hash>.npz``).
 """

@@ -32,12 +32,12 @@ class View(ABC):
         return {}
 
     def fit(self, images: np.ndarray, parts: Parts | None = None) -> View:
-        """Learn from training images of shape (n, 28, 28), uint8. Returns self."""
+        """Learn from training images of shape (n, h, w) or (n, h, w, c), uint8. Returns self."""
         return self
 
     @abstractmethod
     def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
-        """Features for images of shape (n, 28, 28), uint8; float32, first axis n."""
+        """Features for images of shape (n, h, w) or (n, h, w, c), uint8; float32, first axis n."""
 
     def get_params(self) -> dict:
         return {}

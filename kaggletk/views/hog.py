@@ -11,15 +11,19 @@ from kaggletk.views._base import Parts, View
 def _hog_block(images: np.ndarray, orientations: int, cell: int, block: int) -> np.ndarray:
     from skimage.feature import hog
 
+    channel_axis = -1 if images.ndim == 4 else None  # RGB: the strongest gradient over the channels, per pixel
     return np.stack([
         hog(img, orientations=orientations, pixels_per_cell=(cell, cell), cells_per_block=(block, block),
-            block_norm="L2-Hys", feature_vector=True)
+            block_norm="L2-Hys", feature_vector=True, channel_axis=channel_axis)
         for img in images
     ]).astype(np.float32)
 
 
 class HogView(View):
-    """(n, 324) float32 with the defaults: 9 orientations, 7x7-pixel cells, 2x2-cell blocks."""
+    """(n, 324) float32 for 28x28 images with the defaults: 9 orientations, 7x7-pixel cells, 2x2-cell blocks.
+
+    Colour images are described by the strongest gradient over their channels (scikit-image's ``channel_axis``).
+    """
 
     name = "hog"
 
@@ -30,6 +34,12 @@ class HogView(View):
         self.n_jobs = n_jobs
 
     def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
+        if min(images.shape[1:3]) < self.cell * self.block:
+            from kaggletk.errors import KaggletkError
+
+            raise KaggletkError(f"--view hog: {images.shape[1]}x{images.shape[2]} images are smaller than a block of "
+                                f"{self.block}x{self.block} cells of {self.cell} pixels; pass --view-params "
+                                f"'{{\"cell\": {max(1, min(images.shape[1:3]) // self.block)}}}'")
         chunks = np.array_split(images, max(1, len(images) // 2000))
         blocks = Parallel(n_jobs=self.n_jobs)(
             delayed(_hog_block)(chunk, self.orientations, self.cell, self.block) for chunk in chunks

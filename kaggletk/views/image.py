@@ -1,4 +1,4 @@
-"""``image``: (n, 28, 28, 1) float32 in [0, 1], for convolutional nets."""
+"""``image``: (n, h, w, c) float32 in [0, 1] (c = 1 for grayscale, 3 for RGB), for convolutional nets."""
 
 from __future__ import annotations
 
@@ -12,4 +12,5 @@ class ImageView(View):
     kind = "image"
 
     def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
-        return (images.astype(np.float32) / 255.0)[..., None]
+        scaled = images.astype(np.float32) / 255.0
+        return scaled[..., None] if scaled.ndim == 3 else scaled

@@ -1,4 +1,4 @@
-"""``pixels``: (n, 784) float32 in [0, 1], for dense nets and trees."""
+"""``pixels``: (n, h*w*c) float32 in [0, 1] (784 for 28x28 grayscale), for dense nets and trees."""
 
 from __future__ import annotations
 

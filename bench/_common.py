@@ -27,16 +27,21 @@ def peak_rss_mb() -> float:
 
 
 def write_results(name: str, payload: dict[str, Any], table: str) -> None:
-    """Write ``results/<name>.json`` and ``results/<name>.md`` (atomically) and print the table."""
+    """Write ``results/<name>.json`` and ``results/<name>.md`` (atomically) and print the table.
+
+    Quick runs (``make bench quick=1``, names ending in ``-quick``) go to ``results/quick/``, which git
+    ignores: a smoke test on the sample must not rewrite the measured figures the README cites.
+    """
     from kaggletk._io import write_json, write_text
 
-    RESULTS.mkdir(exist_ok=True)
-    write_json(RESULTS / f"{name}.json", {"machine": machine(), **payload})
+    folder = RESULTS / "quick" if name.endswith("-quick") else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / f"{name}.json", {"machine": machine(), **payload})
     m = machine()
     header = (f"# {name}\n\nMachine: {m['cores']} cores, GPU: {'yes' if m['gpu'] else 'no'}, {m['platform']}, "
               f"Python {m['python']}; {', '.join(f'{k} {v}' for k, v in m['libraries'].items() if k != 'python')}. "
               f"Run {m['date']}.\n\n")
-    write_text(RESULTS / f"{name}.md", header + table + "\n")
+    write_text(folder / f"{name}.md", header + table + "\n")
     print(table, flush=True)
 
 

@@ -21,7 +21,7 @@ def leaderboard_rows(comp: str, data: str | None = None, ws: Workspace | None = 
     metric's mean and std over folds), ``oof`` (on the whole OOF matrix), ``accuracy`` and ``macro_f1``
     (means over folds); ``test`` (the submission: fold models' average, or the blend), ``test_accuracy``,
     ``test_macro_f1``; ``test_single`` (the fold models alone, which is what CV estimates); ``gap``
-    (``cv`` minus ``test_single``, or for blends ``oof`` minus ``test``); seconds, fold_hash, scheme.
+    (``cv`` minus ``test_single``; None for blends, which have no single models); seconds, fold_hash, scheme.
     """
     metric = get_metric(load_competition(comp, ws).metric)
     rows = []
@@ -44,9 +44,6 @@ def leaderboard_rows(comp: str, data: str | None = None, ws: Workspace | None = 
             "seconds": cv.fit_seconds if cv else None, "fold_hash": m.fold_hash, "scheme": m.fold_scheme,
         })
     for row in rows:
-        if row["test_single"] is not None and row["cv"] is not None:
-            row["gap"] = row["cv"] - row["test_single"]
-        else:
-            row["gap"] = None if row["test"] is None or row["oof"] is None else row["oof"] - row["test"]
+        row["gap"] = row["cv"] - row["test_single"] if row["test_single"] is not None and row["cv"] is not None else None
     rows.sort(key=lambda r: (r["cv"] is None, -metric.key(r["cv"]) if r["cv"] is not None else 0.0))
     return rows

@@ -44,15 +44,20 @@ def test_auto_blend_scores_every_method_on_the_same_folds_and_keeps_the_best(thr
     result = run_blend("sign_mnist", three_runs, method="auto")
     methods = {row["method"]: row for row in result.table}
     assert {"mean", "rank", "hill", "stack"} <= set(methods)
-    best = max(("mean", "rank", "hill", "stack"), key=lambda m: methods[m]["oof"]["accuracy"])
+    best = max(("mean", "rank", "hill", "stack"), key=lambda m: methods[m]["cv"]["accuracy"])
     assert result.chosen == best and result.metric == "accuracy"
     run = result.run
     assert run.manifest.kind == "blend" and run.manifest.blend.runs == three_runs
     assert run.oof().shape == (3000, 24) and run.test().shape == (1000, 24)
     dataset = load_dataset("sign_mnist", "sample")
     assert abs((run.oof().argmax(1) == dataset.y).mean() - methods[best]["oof"]["accuracy"]) < 1e-9
-    singles = [r["oof"]["accuracy"] for r in result.table if r["method"].startswith("run ")]
-    assert methods[best]["oof"]["accuracy"] >= max(singles) - 0.005
+    singles = [r["cv"]["accuracy"] for r in result.table if r["method"].startswith("run ")]
+    assert methods[best]["cv"]["accuracy"] >= max(singles) - 0.005
+    # the blend table's CV scores are the leaderboard's: the mean over the folds, for the runs as for the blend
+    for row in result.table:
+        if row.get("run"):
+            assert row["cv"] == load_run("sign_mnist", row["run"]).manifest.cv.mean
+    assert run.manifest.cv.mean == pytest.approx(methods[best]["cv"])
     # a blend's summary is written by the same code as a run's: every metric, per fold mean and std, OOF, test
     assert set(run.manifest.cv.mean) == set(run.manifest.cv.oof) == {"accuracy", "macro_f1", "weighted_f1", "log_loss"}
     assert run.manifest.test.scores["accuracy"] == pytest.approx(methods[best]["test"].scores["accuracy"])

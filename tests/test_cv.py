@@ -148,3 +148,27 @@ def test_cli_cv_prints_a_summary_and_the_leaderboard_lists_runs(project):
     lines = [l for l in out.splitlines() if "-sample" in l]
     assert len(lines) == 2 and all(load_folds(load_dataset("fashion_mnist", "sample")).hash in l for l in lines)
     assert {r.name for r in list_runs("fashion_mnist")} == {"logreg-pca-sample", "logreg-hog-sample"}
+
+
+def test_the_leaderboard_fits_80_columns_with_every_run_name_whole(project, monkeypatch):
+    from kaggletk.cli import _common
+
+    for name in ("cnn-image-tuned-sample-long-name", "logreg-pca-sample"):
+        run_cv(CvRequest("fashion_mnist", "logreg", data="sample", name=name, n_folds=2))
+    monkeypatch.setattr(_common.out, "width", 80)
+    status, out, _ = run_cli("leaderboard", "fashion_mnist")
+    assert status == 0
+    lines = out.splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    for name in ("cnn-image-tuned-sample-long-name", "logreg-pca-sample"):
+        assert any(name in line for line in lines), name  # whole, on one line, never cut with an ellipsis
+    assert "…" not in out and "--wide" in out
+    status, wide, _ = run_cli("leaderboard", "fashion_mnist", "--wide")
+    assert "fold hash" in " ".join(wide.split()) and "scheme" in wide
+    status, text, _ = run_cli("leaderboard", "fashion_mnist", "--csv")
+    header, *rows = text.splitlines()
+    assert header.startswith("run,model,view") and len(rows) == 2
+    status, text, _ = run_cli("leaderboard", "fashion_mnist", "--json")
+    import json as json_
+
+    assert {r["run"] for r in json_.loads(text)} == {"cnn-image-tuned-sample-long-name", "logreg-pca-sample"}

@@ -23,8 +23,8 @@ from kaggletk.data import load_dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.folds import load_folds
 from kaggletk.metrics import get_metric, score
-from kaggletk.store import (BlendInfo, Run, RunManifest, holdout_score, list_runs, load_run, run_folder, run_lock, save_final,
-                            summarise)
+from kaggletk.store import (BlendInfo, Run, RunManifest, fold_scores, holdout_score, list_runs, load_run, run_folder, run_lock,
+                            save_final, summarise)
 from kaggletk.workspace import Workspace, check_name, workspace
 
 
@@ -33,7 +33,9 @@ class BlendResult:
     """The stored blend, one table row per method then per input run, and the method kept."""
 
     run: Run
-    table: list[dict[str, Any]]  # method, oof (scores), test (TestScore or None), seconds, details; input runs have ``run``
+    # method, cv (every metric's mean over the folds, as the leaderboard gives it), oof (on the pooled OOF matrix),
+    # test (TestScore or None), seconds, details; input runs have ``run``
+    table: list[dict[str, Any]]
     chosen: str
     metric: str
 
@@ -44,7 +46,7 @@ class BlendResult:
         if not singles:
             return None
         metric = get_metric(self.metric)
-        return max(singles, key=lambda row: metric.key(row["oof"][self.metric]))
+        return max(singles, key=lambda row: metric.key(row["cv"][self.metric]))
 
 
 def make_method(name: str, **options: Any) -> BlendMethod:
@@ -63,9 +65,13 @@ def select_runs(comp: str, names: list[str] | None, data: str = "auto", ws: Work
         return [load_run(comp, n, ws) for n in names]
     observers = CallbackList(callbacks)
     dataset = load_dataset(comp, data, ws, callbacks=callbacks)
-    runs = [r for r in list_runs(comp, ws) if r.manifest.kind == "model" and r.manifest.data_fingerprint == dataset.fingerprint]
+    every = [r for r in list_runs(comp, ws) if r.manifest.kind == "model"]
+    runs = [r for r in every if r.manifest.data_fingerprint == dataset.fingerprint]
     if not runs:
-        raise KaggletkError(f"no runs of {comp} on the {dataset.variant} data to blend; run `kaggletk cv {comp} --model ...` first")
+        others = sorted({r.manifest.data for r in every} - {dataset.variant})
+        hint = (f" ({sum(r.manifest.data == others[0] for r in every)} run(s) on the {others[0]} data: add --data {others[0]})"
+                if others else f"; run `kaggletk cv {comp} --model ...` first")
+        raise KaggletkError(f"no runs of {comp} on the {dataset.variant} data to blend{hint}")
     by_hash: dict[str, list[Run]] = {}
     for run in runs:
         by_hash.setdefault(run.fold_hash, []).append(run)
@@ -111,13 +117,16 @@ def run_blend(comp: str, runs: list[str] | None = None, *, method: str = "auto",
     table, outputs = [], {}
     observers = CallbackList(callbacks)
     for m in methods:
-        observers.on_note(f"blending {len(selected)} runs with {m}")
+        how = (f" (a level-2 {stacker} fitted in each of the {folds.n_splits} folds)" if m == "stack"
+               else f" (weights chosen in each of the {folds.n_splits} folds)" if m == "hill" else "")
+        observers.on_note(f"blending {len(selected)} runs with {m}{how}")
         start = time.perf_counter()
         output = make_method(m, stacker=stacker, log_odds=log_odds).blend(data_in)
         outputs[m] = output
-        table.append({"method": m, "oof": score(dataset.y, output.oof), "test": holdout_score(dataset, output.test),
-                      "seconds": time.perf_counter() - start, "details": output.details})
-    chosen = max(table, key=lambda row: (metric.key(row["oof"][metric.name]), row["oof"]["accuracy"]))["method"]
+        table.append({"method": m, "cv": fold_scores(dataset.y, output.oof, folds)[0], "oof": score(dataset.y, output.oof),
+                      "test": holdout_score(dataset, output.test), "seconds": time.perf_counter() - start,
+                      "details": output.details})
+    chosen = max(table, key=lambda row: (metric.key(row["cv"][metric.name]), row["cv"]["accuracy"]))["method"]
     blend_name = check_name(name or f"blend-{method}" + ("-sample" if dataset.variant == "sample" else ""), "run name")
     if blend_name in {r.name for r in selected}:
         raise KaggletkError(f"--name {blend_name}: a blend cannot overwrite one of its own input runs")
@@ -134,11 +143,11 @@ def run_blend(comp: str, runs: list[str] | None = None, *, method: str = "auto",
     folder = run_folder(comp, blend_name, ws)
     with run_lock(folder):
         save_final(folder, manifest, {"oof": outputs[chosen].oof, "test": outputs[chosen].test})
-    singles = [{"method": f"run {r.name}", "run": r.name, "oof": r.manifest.cv.oof if r.manifest.cv else {},
+    singles = [{"method": f"run {r.name}", "run": r.name, "cv": r.manifest.cv.mean, "oof": r.manifest.cv.oof,
                 "test": r.manifest.test, "seconds": 0.0, "details": {}} for r in selected]
     return BlendResult(load_run(comp, blend_name, ws), table + singles, chosen, metric.name)
 
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {"method": row["method"], **{f"oof_{k}": v for k, v in row["oof"].items()},
+    return {"method": row["method"], **{f"{k}_mean": v for k, v in row["cv"].items()}, **{f"oof_{k}": v for k, v in row["oof"].items()},
             "test": row["test"].to_json() if row["test"] else None, "seconds": row["seconds"], "details": row["details"]}

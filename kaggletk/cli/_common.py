@@ -81,3 +81,26 @@ class Notes(Callback):
 
     def on_note(self, message: str) -> None:
         note(message)
+
+
+def add_output(parser: argparse.ArgumentParser) -> None:
+    """``--wide``, ``--csv``, ``--json``: the output options of every command that prints a table."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--wide", action="store_true", help="every column, however wide the terminal")
+    group.add_argument("--csv", action="store_true", help="CSV on stdout (every column, a header line), for scripts")
+    group.add_argument("--json", action="store_true", help="a JSON list of objects on stdout, for scripts")
+
+
+def emit_records(args, cols, records) -> bool:
+    """Print ``records`` (dicts) as CSV or JSON when asked; True when done (nothing else goes to stdout)."""
+    import sys
+
+    from kaggletk.cli._tables import as_csv, as_json
+
+    if getattr(args, "csv", False):
+        sys.stdout.write(as_csv(cols, records))
+        return True
+    if getattr(args, "json", False):
+        sys.stdout.write(as_json(records))
+        return True
+    return False

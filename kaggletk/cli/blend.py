@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.table import Table
-
 from kaggletk.blend import BLEND_METHODS, STACKERS
 from kaggletk.cli._common import Notes, add_command, add_data, out
+from kaggletk.cli._tables import Col, fitted_table, print_table
 
 
 def register(sub) -> None:
@@ -26,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--stacker", default="logreg", choices=STACKERS.names(), help="level-2 model of --method stack")
     p.add_argument("--log-odds", action="store_true", help="stack on log-odds instead of probabilities")
     p.add_argument("--name", metavar="NAME", help="blend name (default blend-<method>[-sample])")
+    p.add_argument("--wide", action="store_true", help="every column of the table, however wide the terminal")
     add_data(p, "which data's runs --all takes")
 
     p = add_command(sub, "predict", _predict, "write the submission file of one run or blend",
@@ -62,23 +62,28 @@ def _blend(args) -> int:
     metric = get_metric(result.metric)
     label = metric.label
     extra = [k for k in ("accuracy", "macro_f1") if k != metric.name]
-    table = Table("method", f"OOF {label}", *(f"OOF {get_metric(k).label}" for k in extra), f"test {label}", "seconds", "weights",
-                  title=f"{args.competition}: blend methods and input runs, scored on the same folds ({result.run.fold_hash})")
+    cols = [Col("method / run", 0, "left"), Col(f"CV {label}", 0), *(Col(f"CV {get_metric(k).label}", 2) for k in extra),
+            Col(f"test {label}", 1), Col("seconds", 3), Col("weights", 4, "left")]
+    body = []
     for row in result.table:
         weights = row["details"].get("weights") or {}
         shown = ", ".join(f"{k} {v:.2f}" for k, v in weights.items() if v > 0) if row["method"] in ("hill", "stack") else ""
         mark = " <- chosen" if row["method"] == result.chosen else ""
         test = row["test"].scores.get(metric.name) if row["test"] else None
-        table.add_row(row["method"] + mark, _fmt(row["oof"].get(metric.name)), *(_fmt(row["oof"].get(k)) for k in extra),
-                      _fmt(test), _fmt(row["seconds"], ".2f"), shown)
-    out.print(table)
+        body.append([row["method"] + mark, _fmt(row["cv"].get(metric.name)), *(_fmt(row["cv"].get(k)) for k in extra),
+                     _fmt(test), _fmt(row["seconds"], ".2f"), shown])
+    print_table(out, fitted_table(cols, body, width=out.width, wide=args.wide,
+                           title=f"{args.competition}: blend methods and input runs, scored on the same folds "
+                                 f"({result.run.fold_hash})",
+                           caption="CV: the mean over the folds, as on the leaderboard; learned methods are fitted inside "
+                                   "the folds"), args.wide)
     path = write_submission(dataset_of(result.run), result.run.test(), result.run.name)
-    blended = result.run.manifest.cv.oof[metric.name]
-    out.print(f"{result.run.name}: {result.chosen}, OOF {label} {blended:.4f} -> {result.run.folder}")
+    blended = result.run.manifest.cv.mean[metric.name]
+    out.print(f"{result.run.name}: {result.chosen}, CV {label} {blended:.4f} -> {result.run.folder}")
     out.print(f"submission: {path}")
     best = result.best_single
-    if best is not None and not metric.better(blended, best["oof"][metric.name]):
-        out.print(f"note: no blend beats the best single run {best['run']} (OOF {label} {best['oof'][metric.name]:.4f}); "
+    if best is not None and not metric.better(blended, best["cv"][metric.name]):
+        out.print(f"note: no blend beats the best single run {best['run']} (CV {label} {best['cv'][metric.name]:.4f}); "
                   f"to submit it: kaggletk predict {args.competition} --run {best['run']}")
     return 0
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from kaggletk.cli._common import add_command, add_data, out
+from kaggletk.cli._common import add_command, add_data, add_output, emit_records, out
+from kaggletk.cli._tables import Col, fitted_table, print_table
 from kaggletk.folds import FOLD_SCHEMES
 
 
@@ -26,7 +27,8 @@ def register(sub) -> None:
     p.add_argument("--id-column", metavar="COL", help="the test files' ID column, when it is not id/ImageId/...")
 
     p = add_command(sub, "competitions", _competitions, "list the competitions in competitions/",
-                    "  kaggletk competitions")
+                    "  kaggletk competitions\n  kaggletk competitions --json")
+    add_output(p)
     p = add_command(
         sub, "fetch", _fetch, "build the data cache of a competition",
         "  kaggletk fetch fashion_mnist --from ../shared/data/fashion_mnist\n"
@@ -34,7 +36,9 @@ def register(sub) -> None:
     )
     p.add_argument("competition", metavar="COMP")
     p.add_argument("--from", dest="source", type=Path, metavar="PATH",
-                   help="folder holding the data files (IDX, CSV, .h5 or .npz); rebuilds the cache from it")
+                   help="folder holding the data files (IDX, CSV, image folders, .h5 or .npz); rebuilds the cache from it")
+    p.add_argument("-c", "--competition", dest="slug", metavar="SLUG",
+                   help="Kaggle competition to download from (default: $KAGGLETK_COMPETITION, else kaggle_competition)")
     p = add_command(
         sub, "folds", _folds, "show (and create) the saved CV folds of a competition",
         "  kaggletk folds fashion_mnist\n  kaggletk folds sign_mnist --scheme group --check",
@@ -76,16 +80,21 @@ def _competitions(args) -> int:
     from kaggletk.competition import list_competitions, load_competition
     from kaggletk.data.cache import cache_dir
 
-    table = Table("name", "title", "classes", "folds", "metric", "Kaggle source", "data cached")
+    cols = [Col("name", 0, "left"), Col("title", 3, "left"), Col("classes", 1), Col("folds", 2, "left"), Col("metric", 1, "left"),
+            Col("Kaggle source", 4, "left", key="kaggle_source"), Col("data cached", 1, "left", key="data_cached")]
+    records = []
     for name in list_competitions():
         comp = load_competition(name)
         manifests = {v: cache_dir(name, v) / "manifest.json" for v in ("full", "sample")}
         cached = [v for v, path in manifests.items() if path.exists()]
         labels = comp.labels or next((read_json(manifests[v]).get("labels") for v in cached), None)
         source = comp.kaggle_competition or comp.kaggle_dataset or "-"
-        table.add_row(name, comp.title, str(len(labels)) if labels else "?", f"{comp.n_folds} {comp.fold_scheme}", comp.metric,
-                      source, ", ".join(cached) or "-")
-    out.print(table)
+        records.append({"name": name, "title": comp.title, "classes": len(labels) if labels else None,
+                        "folds": f"{comp.n_folds} {comp.fold_scheme}", "metric": comp.metric, "kaggle_source": source,
+                        "data_cached": ", ".join(cached) or "-"})
+    if emit_records(args, cols, records):
+        return 0
+    print_table(out, fitted_table(cols, [[r.get(c.key or c.header) for c in cols] for r in records], width=out.width, wide=args.wide), args.wide)
     return 0
 
 
@@ -95,7 +104,7 @@ def _fetch(args) -> int:
     from kaggletk.data import fetch
 
     with DownloadProgress() as bar:
-        result = fetch(args.competition, args.source, callbacks=[Notes(), bar])
+        result = fetch(args.competition, args.source, competition=args.slug, callbacks=[Notes(), bar])
     d = result.dataset
     held = "with held-out test labels" if d.holdout_labels() is not None else "no held-out labels: submit to score"
     how = "already cached" if result.from_cache else f"from {result.source}"
@@ -112,7 +121,7 @@ def _folds(args) -> int:
     from kaggletk.folds import load_folds
 
     dataset = load_dataset(args.competition, args.data, callbacks=[Notes()])
-    folds = load_folds(dataset, args.scheme, args.folds)
+    folds = load_folds(dataset, args.scheme, args.folds, callbacks=[Notes()])
     y = dataset.y
     table = Table("fold", "rows", "classes min/max share", title=f"{args.competition} {folds.scheme} folds, hash {folds.hash}")
     for fold in range(folds.n_splits):
@@ -124,7 +133,7 @@ def _folds(args) -> int:
     if args.check:
         from kaggletk.folds.leak import leak_report
 
-        report = leak_report(dataset, folds)
+        report = leak_report(dataset, folds, callbacks=[Notes()])
         out.print(report.text)
         out.print(f"report: {report.text_path}\nhistogram: {report.png_path}")
     return 0

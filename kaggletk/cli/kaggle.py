@@ -4,17 +4,15 @@ download progress bar ``fetch`` shows."""
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
-from rich.table import Table
 
 from kaggletk.callbacks import Callback
-from kaggletk.cli._common import Notes, add_command, err, out
+from kaggletk.cli._tables import Col, fitted_table, print_table
+from kaggletk.cli._common import Notes, add_command, add_output, emit_records, err, out
 from kaggletk.errors import KaggletkError
 
 if TYPE_CHECKING:
@@ -62,11 +60,7 @@ def register(sub) -> None:
     )
     p.add_argument("competition", metavar="COMP")
     p.add_argument("-c", "--competition", dest="slug", metavar="SLUG", help=_SLUG_HELP)
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--csv", dest="format", action="store_const", const="csv",
-                     help="print CSV (a header line, then one row a submission) instead of a table")
-    fmt.add_argument("--json", dest="format", action="store_const", const="json",
-                     help="print a JSON list of objects instead of a table")
+    add_output(p)
 
 
 def _fmt(value, spec=".4f") -> str:
@@ -135,17 +129,16 @@ def _submissions(args) -> int:
     from kaggletk.submission import list_submissions
 
     result = list_submissions(args.competition, competition=args.slug, callbacks=[Notes()])
-    if args.format:
-        _print_records([_record(s, result.metric) for s in result.submissions], args.format)
+    if emit_records(args, [Col(field) for field in _RECORD_FIELDS], [_record(s, result.metric) for s in result.submissions]):
         return 0
     if not result.submissions:
         out.print(escape(f"{result.competition}: no submissions yet; submit with "
                          f"`kaggletk submit {args.competition} FILE -m MESSAGE -c {result.competition}`"))
         return 0
     metric = result.metric.replace("_", "-")
-    table = Table("date (UTC)", "file", "description", "status", "public", "private", f"CV (OOF {metric})", "public - CV",
-                  title=escape(f"{result.competition}: Kaggle submissions, newest first, beside the CV of the run each file "
-                               f"came from"))
+    cols = [Col("date (UTC)", 1, "left"), Col("file", 0, "left"), Col("description", 3, "left"), Col("status", 1, "left"),
+            Col("public", 0), Col("private", 2), Col(f"CV (OOF {metric})", 0), Col("public - CV", 2)]
+    body = []
     changed = False
     for s in result.submissions:
         status = s.status + (f": {s.error}" if s.error else "")
@@ -155,10 +148,11 @@ def _submissions(args) -> int:
             changed = True
         gap = _fmt(s.public_score - s.cv, "+.4f") if s.public_score is not None and s.cv is not None else "-"
         file_name = s.file_name + ("" if s.local_file else " (not local)")
-        table.add_row(s.date.strftime("%Y-%m-%d %H:%M") if s.date else "-", escape(file_name),
-                      escape(s.description), escape(status), _fmt(s.public_score, ".5f"),
-                      _fmt(s.private_score, ".5f"), cv, gap)
-    out.print(table)
+        body.append([s.date.strftime("%Y-%m-%d %H:%M") if s.date else "-", file_name, s.description, status,
+                     _fmt(s.public_score, ".5f"), _fmt(s.private_score, ".5f"), cv, gap])
+    print_table(out, fitted_table(cols, body, width=out.width, wide=args.wide,
+                           title=f"{result.competition}: Kaggle submissions, newest first, beside the CV of the run each "
+                                 "file came from"), args.wide)
     if changed:
         out.print("* the local file was rewritten after this submission: its run's CV may not be that of the file submitted")
     return 0
@@ -170,16 +164,6 @@ def _record(s: KaggleSubmission, metric: str) -> dict:
             "description": s.description, "status": s.status, "publicScore": s.public_score,
             "privateScore": s.private_score, "errorDescription": s.error, "run": s.run, "cv": s.cv, "cvMetric": metric,
             "changedSince": s.changed_since}
-
-
-def _print_records(records: list[dict], fmt: str) -> None:
-    """``records`` on stdout alone: a JSON list, or CSV with a header line (empty cells for None)."""
-    if fmt == "json":
-        print(json.dumps(records, indent=2))
-        return
-    writer = csv.DictWriter(sys.stdout, fieldnames=_RECORD_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
 
 
 class DownloadProgress(Callback):

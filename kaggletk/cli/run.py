@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
-from kaggletk.cli._common import add_command, add_data, add_device, note, out
+from kaggletk.cli._common import add_command, add_data, add_device, add_output, emit_records, note, out
+from kaggletk.cli._tables import Col, fitted_table, print_table
 from kaggletk.folds import FOLD_SCHEMES
 from kaggletk.models import MODELS
 from kaggletk.views import VIEWS
@@ -34,12 +33,15 @@ def register(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="start an existing run of this name again (its finished folds are retrained)")
 
     p = add_command(sub, "leaderboard", _leaderboard, "every run and blend of a competition, best CV first",
-                    "  kaggletk leaderboard fashion_mnist")
+                    "  kaggletk leaderboard fashion_mnist\n  kaggletk leaderboard sign_mnist --wide\n"
+                    "  kaggletk leaderboard fashion_mnist --csv > runs.csv")
     p.add_argument("competition", metavar="COMP")
     p.add_argument("--data", choices=("full", "sample"), help="only runs on this data")
+    add_output(p)
 
-    add_command(sub, "models", _models, "list the model adapters, the views they take and their default parameters",
-                "  kaggletk models")
+    p = add_command(sub, "models", _models, "list the model adapters, the views they take and their default parameters",
+                    "  kaggletk models\n  kaggletk models --wide")
+    add_output(p)
 
 
 def _model_specs(args) -> list[tuple[str, str | None]]:
@@ -78,6 +80,7 @@ def _cv(args) -> int:
         results.append(result)
         _print_summary(result, args)
     if len(results) > 1:
+        args.wide, args.csv, args.json = False, False, False
         _leaderboard(args)
     return 0
 
@@ -113,25 +116,31 @@ def _fmt(value, spec=".4f") -> str:
 
 
 def _leaderboard(args) -> int:
+    from kaggletk.competition import load_competition
     from kaggletk.leaderboard import leaderboard_rows
     from kaggletk.metrics import get_metric
 
+    comp = load_competition(args.competition)  # a typo fails here, naming the close one
     data = getattr(args, "data", None)
     rows = leaderboard_rows(args.competition, data if data in ("full", "sample") else None)
+    label = get_metric(comp.metric).label
+    cols = [Col("run", 0, "left"), Col("model", 4, "left"), Col("view", 4, "left"), Col("data", 5, "left"),
+            Col("folds", 3), Col(f"CV {label}", 0, key="cv"), Col("±", 2, key="cv_std"), Col("macro-F1", 3, key="macro_f1"),
+            Col("test", 1), Col("1-model test", 2, key="test_single"), Col("gap", 2), Col("fit s", 4, key="seconds"),
+            Col("scheme", 6, "left"), Col("fold hash", 6, "left", key="fold_hash")]
+    if emit_records(args, cols, rows):
+        return 0
     if not rows:
         out.print(f"no runs for {args.competition} yet; start one with `kaggletk cv {args.competition} --model xgb`")
         return 0
-    label = get_metric(rows[0]["metric"]).label
     scored = any(r["test"] is not None for r in rows)
     caption = ("test: the submission (fold average or blend); 1-model test: the fold models alone, what CV estimates; "
-               "gap: CV - 1-model test (blends: OOF - test)") if scored else "no held-out labels: submit to score"
-    table = Table("run", "model", "view", "data", "folds", f"CV {label}", "±", "macro-F1", "test", "1-model test", "gap", "fit s",
-                  "scheme", "fold hash", title=f"{args.competition} leaderboard (best CV {label} first)", caption=caption)
-    for r in rows:
-        table.add_row(r["run"], r["model"], r["view"], r["data"], r["folds"], _fmt(r["cv"]), _fmt(r["cv_std"]), _fmt(r["macro_f1"]),
-                      _fmt(r["test"]), _fmt(r["test_single"]), _fmt(r["gap"], "+.4f"), _fmt(r["seconds"], ".0f"), r["scheme"],
-                      r["fold_hash"])
-    out.print(table)
+               "gap: CV - 1-model test (none for blends)") if scored else "no held-out labels: submit to score"
+    body = [[r["run"], r["model"], r["view"], r["data"], r["folds"], _fmt(r["cv"]), _fmt(r["cv_std"]), _fmt(r["macro_f1"]),
+             _fmt(r["test"]), _fmt(r["test_single"]), _fmt(r["gap"], "+.4f"), _fmt(r["seconds"], ".0f"), r["scheme"],
+             r["fold_hash"]] for r in rows]
+    print_table(out, fitted_table(cols, body, width=out.width, wide=args.wide, caption=caption,
+                           title=f"{args.competition} leaderboard (best CV {label} first)"), args.wide)
     return 0
 
 
@@ -140,9 +149,14 @@ def _models(args) -> int:
 
     from kaggletk.views import views_of_kind
 
-    table = Table("model", "views (default first)", "GPU", "default params")
+    cols = [Col("model", 0, "left"), Col("views (default first)", 1, "left", key="views"), Col("GPU", 2, "left", key="gpu"),
+            Col("default params", 3, "left", key="default_params")]
+    records = []
     for name, cls in MODELS.items():
         views = [cls.default_view] + [v for v in views_of_kind(cls.accepts) if v != cls.default_view]
-        table.add_row(name, ", ".join(views), "yes" if cls.supports_gpu else "no", json.dumps(cls.default_params()))
-    out.print(table)
+        records.append({"model": name, "views": ",".join(views), "gpu": "yes" if cls.supports_gpu else "no",
+                        "default_params": json.dumps(cls.default_params())})
+    if emit_records(args, cols, records):
+        return 0
+    print_table(out, fitted_table(cols, [[r[c.key or c.header] for c in cols] for r in records], width=out.width, wide=args.wide), args.wide)
     return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from kaggletk.callbacks import TrialInfo
 from kaggletk.cli._common import Notes, add_command, add_data, add_device, err, out
+from kaggletk.cli._tables import Col, fitted_table, print_table
 from kaggletk.models import MODELS
 from kaggletk.tune._study import PRUNERS
 from kaggletk.views import VIEWS
@@ -110,11 +110,11 @@ def _tune(args) -> int:
     finally:
         progress.stop()
     label = get_metric(result.metric).label
-    table = Table("trial", f"CV {label}", "seconds", "params", title=f"best trials of study {result.study_name} ({result.storage})")
-    for row in result.trials[:5]:
-        table.add_row(str(row["number"]), f"{row['score']:.4f}", f"{row['seconds'] or 0:.0f}",
-                      ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items()))
-    out.print(table)
+    cols = [Col("trial", 0), Col(f"CV {label}", 0), Col("seconds", 2), Col("params", 1, "left")]
+    body = [[row["number"], f"{row['score']:.4f}", f"{row['seconds'] or 0:.0f}",
+             ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items())] for row in result.trials[:5]]
+    print_table(out, fitted_table(cols, body, width=out.width, title=f"best trials of study {result.study_name}"), False)
+    out.print(f"study storage: {result.storage}")
     data = "" if args.data == "auto" else f" --data {args.data}"
     out.print(f"best CV {label} {result.best_score:.4f}; params saved to {result.tuned_file} (use: kaggletk cv "
               f"{args.competition} --model {args.model}{data} --params tuned)")
@@ -137,8 +137,8 @@ def _sweep(args) -> int:
                            n_folds_used=args.folds, name=args.name, callbacks=[progress])
     finally:
         progress.stop()
-    table = Table(args.param, "mean", "± std", "replicates", title=f"sweep of {args.param} ({result.path})")
-    for row in result.summary:
-        table.add_row(json.dumps(row["value"]), f"{row['mean']:.4f}", f"{row['std']:.4f}", str(row["n"]))
-    out.print(table)
+    cols = [Col(args.param, 0, "left"), Col("mean", 0), Col("± std", 0), Col("replicates", 1)]
+    body = [[json.dumps(row["value"]), f"{row['mean']:.4f}", f"{row['std']:.4f}", row["n"]] for row in result.summary]
+    print_table(out, fitted_table(cols, body, width=out.width, title=f"sweep of {args.param}"), False)
+    out.print(f"saved: {result.path}")
     return 0

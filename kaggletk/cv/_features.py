@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 import numpy as np
 
+from kaggletk.callbacks import Callback
 from kaggletk.data import Dataset
 from kaggletk.views import View, stateless_features
 
@@ -18,8 +20,8 @@ class FoldFeatures:
     costly stateless parts (``View.stateless_parts``) are read from the disk cache.
     """
 
-    def __init__(self, view: View, dataset: Dataset):
-        self.view, self.dataset = view, dataset
+    def __init__(self, view: View, dataset: Dataset, callbacks: Sequence[Callback] = ()):
+        self.view, self.dataset, self.callbacks = view, dataset, list(callbacks)
         self._all: tuple[np.ndarray, np.ndarray] | None = None
         self._parts: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
@@ -28,11 +30,11 @@ class FoldFeatures:
         d = self.dataset
         if self.view.stateless:
             if self._all is None:
-                self._all = stateless_features(self.view, d)
+                self._all = stateless_features(self.view, d, self.callbacks)
             train, test = self._all
             return (train[fit_idx], *(train[idx] for idx in other_idx), test)
         if self._parts is None:
-            self._parts = {key: stateless_features(part, d) for key, part in self.view.stateless_parts().items()}
+            self._parts = {key: stateless_features(part, d, self.callbacks) for key, part in self.view.stateless_parts().items()}
 
         def rows(idx):
             return d.train_images[idx], {key: train[idx] for key, (train, _) in self._parts.items()}

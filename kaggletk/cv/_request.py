@@ -125,6 +125,6 @@ def prepare(request: CvRequest, ws: Workspace | None = None, callbacks: Sequence
     get_view(view, **request.view_params)  # unknown view parameters fail here
     model_params = resolve_model_params(competition, model_cls, spec.params)
     device = resolve_device(request.device, request.model, model_cls.supports_gpu)
-    folds = load_folds(dataset, scheme=request.scheme, n_splits=request.n_folds, ws=ws)
+    folds = load_folds(dataset, scheme=request.scheme, n_splits=request.n_folds, ws=ws, callbacks=callbacks)
     run_name = check_name(request.name or default_run_name(request.model, view, dataset, spec.source), "run name")
     return RunSetup(request, dataset, folds, model_cls, view, spec, model_params, device, run_name)

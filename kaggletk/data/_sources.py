@@ -46,25 +46,26 @@ def _local_sources(comp: Competition) -> list[tuple[str, Path]]:
     return sources
 
 
-def _download(comp: Competition, dest: Path, callbacks: CallbackList) -> tuple[Path, str]:
+def _download(comp: Competition, dest: Path, callbacks: CallbackList, override: str | None) -> tuple[Path, str]:
     """Download the competition's files from Kaggle (its competition when a slug is set, else its data set)."""
     from kaggletk.kaggle import download_files
 
-    slug = comp.submission_slug()
-    origin = comp.slug_origin() if slug else f"kaggle_dataset in {comp.definition}"
+    slug = comp.submission_slug(override)
+    origin = comp.slug_origin(override) if slug else f"kaggle_dataset in {comp.definition}"
     folder = download_files(dest, competition=slug, dataset=None if slug else comp.kaggle_dataset, origin=origin,
                             hint=f"; or build the cache from local files with `kaggletk fetch {comp.name} --from FOLDER`",
                             notify=callbacks.on_note, progress=callbacks.on_download)
     return folder, f"Kaggle {slug or comp.kaggle_dataset}"
 
 
-def fetch(name: str, source: Path | None = None, *, use_kaggle: bool = True, ws: Workspace | None = None,
-          callbacks: Sequence[Callback] = ()) -> FetchResult:
+def fetch(name: str, source: Path | None = None, *, use_kaggle: bool = True, competition: str | None = None,
+          ws: Workspace | None = None, callbacks: Sequence[Callback] = ()) -> FetchResult:
     """Build (or reuse) the full-data cache of competition ``name``.
 
     Sources are tried in order: the cache; ``source`` (``--from``) or ``$KAGGLETK_DATA_DIR``; the
-    competition's Debian folder; the Kaggle API. With ``source`` given, only it is read and the
-    cache is rebuilt from it.
+    competition's ``data_dir`` and Debian folder; the Kaggle API (the competition ``competition``,
+    else ``$KAGGLETK_COMPETITION``, else the declared one; else its data set). With ``source``
+    given, only it is read and the cache is rebuilt from it.
     """
     ws = ws or workspace()
     comp = load_competition(name, ws)
@@ -87,9 +88,9 @@ def fetch(name: str, source: Path | None = None, *, use_kaggle: bool = True, ws:
         if folder.is_dir():
             return written(read_source(folder, comp), f"{label} {folder}")
         tried.append(f"{label} {folder} (absent)")
-    if use_kaggle and (comp.kaggle_dataset or comp.submission_slug()):
+    if use_kaggle and (comp.kaggle_dataset or comp.submission_slug(competition)):
         with tempfile.TemporaryDirectory(prefix="kaggletk-download-") as tmp:
-            folder, origin = _download(comp, Path(tmp), CallbackList(callbacks))
+            folder, origin = _download(comp, Path(tmp), CallbackList(callbacks), competition)
             return written(read_source(folder, comp), origin)
     tried.append("Kaggle (no Kaggle source declared)" if not (comp.kaggle_dataset or comp.kaggle_competition) else "Kaggle (skipped)")
     raise KaggletkError(

@@ -99,7 +99,7 @@ def choose_grouping(train_images: np.ndarray, test_images: np.ndarray, y: np.nda
     return Grouping(best[1], best[0]["threshold"], float(np.median(test_sims)), scan)
 
 
-def dataset_groups(dataset, ws=None) -> np.ndarray:
+def dataset_groups(dataset, ws=None, callbacks=()) -> np.ndarray:
     """Near-duplicate groups of a dataset's training images, computed once and saved beside its folds."""
     import json
 
@@ -111,6 +111,10 @@ def dataset_groups(dataset, ws=None) -> np.ndarray:
         stored = load_npz(path)
         if len(stored["groups"]) == dataset.n_train:
             return stored["groups"].astype(np.int64)
+    from kaggletk.callbacks import CallbackList
+
+    CallbackList(callbacks).on_note(f"finding near-copies among {dataset.n_train} training images for the group folds "
+                                    f"(once for this data set; saved to {path.name})")
     grouping = choose_grouping(dataset.train_images, dataset.test_images, dataset.y, comp.n_folds, comp.fold_seed)
     meta = {"threshold": grouping.threshold, "test_median": grouping.test_median, "scan": grouping.scan}
     save_npz(path, groups=grouping.groups.astype(np.int32), meta=np.array(json.dumps(meta)))

@@ -37,8 +37,12 @@ def _summary(values: np.ndarray) -> dict:
     return {"p5": float(p5), "median": float(p50), "p95": float(p95), "near_copies": float((values >= NEAR_COPY).mean())}
 
 
-def leak_report(dataset, folds: Folds) -> LeakReport:
+def leak_report(dataset, folds: Folds, callbacks=()) -> LeakReport:
     """Compute the three distributions for ``folds`` of ``dataset``; save text and a PNG histogram."""
+    from kaggletk.callbacks import CallbackList
+
+    CallbackList(callbacks).on_note(f"leak report: nearest neighbours of {dataset.n_train} training and {dataset.n_test} "
+                                    "test images")
     emb = embed(dataset.train_images)
     distributions = {
         "train -> train": nearest(emb, emb, k=1, exclude_self=True)[0][:, 0],
@@ -56,7 +60,7 @@ def leak_report(dataset, folds: Folds) -> LeakReport:
         verdict = "leak"
         sentence = (f"LEAK: held-out rows are closer to their training part than test rows are to the training set "
                     f"({h['near_copies']:.1%} vs {t['near_copies']:.1%} have a near-copy >= {NEAR_COPY}); the CV will overstate "
-                    "accuracy. Use the group scheme: kaggletk folds COMP --scheme group --check")
+                    f"accuracy. Use the group scheme: kaggletk folds {dataset.competition.name} --scheme group --check")
     else:
         verdict = "pessimistic"
         sentence = "PESSIMISTIC: held-out rows are more novel than test rows; the CV will understate accuracy."

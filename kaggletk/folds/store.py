@@ -8,11 +8,13 @@ and blend of a competition uses the same rows in the same folds. Each file holds
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from kaggletk._io import load_npz, save_npz
+from kaggletk.callbacks import Callback
 from kaggletk.data import Dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.folds._base import Folds, fold_hash
@@ -31,6 +33,7 @@ def load_folds(
     n_splits: int | None = None,
     seed: int | None = None,
     ws: Workspace | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> Folds:
     """The saved folds of ``dataset`` for a scheme, computed and saved on first use.
 
@@ -55,7 +58,7 @@ def load_folds(
     if scheme == "group":
         from kaggletk.folds.groups import dataset_groups
 
-        groups = dataset_groups(dataset, ws)
+        groups = dataset_groups(dataset, ws, callbacks)
     assignment = assign_folds(dataset.y, scheme, n_splits, seed, groups)
     meta = {"scheme": scheme, "n_splits": n_splits, "seed": seed, "fingerprint": dataset.fingerprint,
             "n_train": dataset.n_train, "hash": fold_hash(assignment)}

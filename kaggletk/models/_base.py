@@ -239,6 +239,15 @@ class Model(ABC):
             self._observers = CallbackList()
         return self
 
+    @staticmethod
+    def _threads(params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with ``n_jobs=-1`` (all cores) replaced by the cores this process may use (its CPU affinity)."""
+        from kaggletk._threads import available_cores
+
+        if params.get("n_jobs", -1) in (-1, None):
+            return {**params, "n_jobs": available_cores()}
+        return params
+
     def _begin(self, total_steps: int | None) -> None:
         """Adapters call this once, before the first step."""
         self._guard(self._observers.on_train_begin, total_steps)

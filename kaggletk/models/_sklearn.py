@@ -36,7 +36,8 @@ class SklearnModel(Model):
 
     def _fit(self, X, y, X_stop, y_stop, native_callbacks, checkpoint_dir):
         self._begin(1)
-        self.model_ = self.make_estimator(self.resolved_params()).fit(X, y)
+        params = self.resolved_params()
+        self.model_ = self.make_estimator(self._threads(params) if "n_jobs" in params else params).fit(X, y)
         self._step(0, {})
 
     def _predict_proba(self, X):

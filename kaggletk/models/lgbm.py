@@ -90,7 +90,7 @@ class LgbmModel(Model):
     def _fit(self, X, y, X_stop, y_stop, native_callbacks, checkpoint_dir):
         import lightgbm as lgb
 
-        p = self.resolved_params()
+        p = self._threads(self.resolved_params())
         stopping = p.pop("early_stopping_rounds", None)
         callbacks = [_bridge(self, int(p["n_estimators"])), *native_callbacks]
         if X_stop is not None and stopping:  # on both metrics, or on the log loss alone when that is the competition's

@@ -93,7 +93,7 @@ class XgbModel(Model):
     def _fit(self, X, y, X_stop, y_stop, native_callbacks, checkpoint_dir):
         import xgboost as xgb
 
-        p = self.resolved_params()
+        p = self._threads(self.resolved_params())
         if X_stop is None:
             p.pop("early_stopping_rounds", None)
         self.model_ = xgb.XGBClassifier(

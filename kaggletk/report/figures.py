@@ -304,7 +304,8 @@ def wrong_examples_figure(images: np.ndarray, captions: Sequence[str], title: st
 def per_class_figure(runs: Sequence[str], class_names: Sequence[str], f1: np.ndarray, title: str) -> Figure:
     """Heat map of per-class F1 (rows: runs, columns: classes)."""
     n_runs, n = f1.shape
-    fig = new_figure(max(6.0, 1.8 + 0.42 * n), 1.3 + 0.38 * n_runs)
+    # cells wide and tall enough for a readable "0.93" (9 points at the report's resolution)
+    fig = new_figure(max(6.0, 2.4 + 0.6 * n), 1.4 + 0.45 * n_runs)
     ax = fig.add_subplot()
     im = ax.imshow(f1, cmap="viridis", vmin=0, vmax=1, aspect="auto")
     _class_xticks(ax, range(n), class_names)
@@ -312,7 +313,7 @@ def per_class_figure(runs: Sequence[str], class_names: Sequence[str], f1: np.nda
     if f1.size <= 400:
         for i in range(n_runs):
             for j in range(n):
-                ax.text(j, i, f"{f1[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                ax.text(j, i, f"{f1[i, j]:.2f}", ha="center", va="center", fontsize=9,
                         color="black" if f1[i, j] > 0.6 else "white")
     ax.set_xlabel("class")
     ax.set_ylabel("run")
@@ -341,7 +342,7 @@ def blend_figure(methods: Sequence[dict[str, Any]], inputs: Sequence[tuple[str, 
     left.set_title("Weights per input run and method")
     left.legend()
     labels = [row["method"] + (" (chosen)" if row["method"] == chosen else "") for row in methods] + names
-    scores = [row["oof_accuracy"] for row in methods] + [score for _, score in inputs]
+    scores = [row.get("accuracy_mean", row.get("oof_accuracy")) for row in methods] + [score for _, score in inputs]
     colours = ["#2ca02c" if row["method"] == chosen else "#1f77b4" for row in methods] + ["#7f7f7f"] * len(inputs)
     ypos = np.arange(len(labels))[::-1]
     right.barh(ypos, scores, color=colours)
@@ -350,7 +351,7 @@ def blend_figure(methods: Sequence[dict[str, Any]], inputs: Sequence[tuple[str, 
     low, high = min(scores), max(scores)
     right.set_xlim(max(0.0, low - 0.3 * (high - low) - 0.01), min(1.0, high + 0.35 * (high - low) + 0.01))
     right.set_yticks(ypos, labels)
-    right.set_xlabel("OOF accuracy")
+    right.set_xlabel("CV accuracy (mean over folds)")
     right.set_ylabel("blend method / input run")
     right.set_title("Each method's score (grey: the input runs)")
     fig.suptitle(title)

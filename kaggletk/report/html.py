@@ -18,7 +18,8 @@ h1 { font-size: 1.6em; margin: 16px 0 4px; } h2 { font-size: 1.3em; margin-top: 
 h3 { font-size: 1.05em; margin: 20px 0 6px; color: #174a7c; }
 nav a { margin-right: 14px; } .meta { color: #555; font-size: 0.9em; }
 table { border-collapse: collapse; margin: 8px 0 14px; font-size: 0.8em; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; white-space: nowrap; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; white-space: nowrap; }
+th { white-space: normal; vertical-align: bottom; }
 th { background: #f0f4f8; } td:first-child, th:first-child { text-align: left; }
 caption { caption-side: bottom; text-align: left; color: #666; font-size: 0.85em; padding-top: 3px; }
 figure { margin: 8px 0 16px; display: inline-block; vertical-align: top; max-width: 100%; }

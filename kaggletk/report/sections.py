@@ -184,12 +184,13 @@ def runs(ctx: Context) -> Section:
         else:
             sub.add(Text("no OOF mistakes", note=True))
         sub.add(tables.per_class_table(names, oof_scores, test_scores))
-        wrong = tables.confident_mistakes(oof, d.y, WRONG_EXAMPLES)
+        wrong = tables.confident_mistakes(oof, d.y, WRONG_EXAMPLES, d.train_images)
         if len(wrong):
             captions = [f"true: {names[d.y[i]]}\npred: {names[pred[i]]} ({oof[i, pred[i]]:.2f})" for i in wrong]
             sub.add(ctx.save(figures.wrong_examples_figure(
-                d.train_images[wrong], captions, f"{run.name}: the {len(wrong)} most confidently wrong OOF predictions "
-                                                 "(true class, predicted class and its probability)"), f"wrong-{run.name}"))
+                d.train_images[wrong], captions, f"{run.name}: the {len(wrong)} most confidently wrong OOF predictions, one per "
+                                                 "group of near-copies (true class, predicted class and its probability)"),
+                f"wrong-{run.name}"))
         subsections.append(sub)
     section.add(ctx.save(figures.per_class_figure([r.name for r in ctx.usable], names, np.array(f1_rows),
                                                   "Per-class OOF F1 by run"), "perclass-f1"))
@@ -210,7 +211,7 @@ def blends(ctx: Context) -> Section:
         sub = Section(f"blend-{slug(run.name)}", run.name).add(Text(_run_line(m)))
         sub.add(*tables.blend_tables(m))
         methods = m.blend.methods
-        inputs = [(name, ctx.all_manifests[name].cv.oof["accuracy"]) for name in m.blend.runs
+        inputs = [(name, ctx.all_manifests[name].cv.mean["accuracy"]) for name in m.blend.runs
                   if name in ctx.all_manifests and ctx.all_manifests[name].cv is not None]
         if methods:
             sub.add(ctx.save(figures.blend_figure(methods, inputs, m.blend.method,

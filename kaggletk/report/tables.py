@@ -46,12 +46,23 @@ def per_class_scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return {"support": support, "accuracy": recall, "precision": precision, "f1": f1}
 
 
-def confident_mistakes(proba: np.ndarray, y: np.ndarray, top: int = 16) -> np.ndarray:
-    """Row indices of the ``top`` wrong predictions with the highest predicted probability, most confident first."""
+def confident_mistakes(proba: np.ndarray, y: np.ndarray, top: int = 16, images: np.ndarray | None = None) -> np.ndarray:
+    """Row indices of the ``top`` wrong predictions with the highest predicted probability, most confident first.
+
+    With ``images``, one row per group of near-copies (augmentations of one photo repeat the same
+    mistake): the most confident of each group, so the grid shows ``top`` different pictures.
+    """
     pred = proba.argmax(axis=1)
     wrong = np.flatnonzero(pred != y)
-    confidence = proba[wrong, pred[wrong]]
-    return wrong[np.argsort(-confidence, kind="stable")[:top]]
+    ranked = wrong[np.argsort(-proba[wrong, pred[wrong]], kind="stable")]
+    if images is None or len(ranked) <= 1:
+        return ranked[:top]
+    from kaggletk.folds.groups import near_duplicate_groups
+
+    candidates = ranked[: 20 * top]
+    groups = near_duplicate_groups(images[candidates], threshold=0.97, neighbours=min(20, len(candidates) - 1))
+    first = np.unique(groups, return_index=True)[1]
+    return candidates[np.sort(first)][:top]
 
 
 # ---------------------------------------------------------------- tables
@@ -82,7 +93,7 @@ def leaderboard_table(rows: list[dict[str, Any]], manifests: dict[str, Any]) -> 
     return Table(columns, body, f"best CV {label} first; test scores use held-out labels (scoring only); "
                                 "test scores the submission (the fold models' average, or the blend); "
                                 "1-model test is the fold models' mean alone, which is what CV estimates; "
-                                "the gap is CV minus that (blends: OOF minus test)")
+                                "the gap is CV minus that (blends have no single models: no gap)")
 
 
 def pairs_table(pairs: list[tuple[int, int, int, float]], class_names: Sequence[str], caption: str) -> Table:
@@ -113,11 +124,12 @@ def blend_tables(manifest) -> list[Table]:
                     [[run] + [fmt(((row.get("details") or {}).get("weights") or {}).get(run), ".3f") for row in methods]
                      for run in runs],
                     "mean and rank: equal weights; hill: selection counts; stack: the level-2 model's mean |coefficient| per run")
-    scores = Table(["method", "OOF accuracy", "OOF macro-F1", "test accuracy", "test macro-F1", "seconds"],
-                   [[row["method"] + (" (chosen)" if row["method"] == chosen else ""), fmt(row.get("oof_accuracy")),
-                     fmt(row.get("oof_macro_f1")), fmt((row.get("test") or {}).get("accuracy")),
+    scores = Table(["method", "CV accuracy", "CV macro-F1", "test accuracy", "test macro-F1", "seconds"],
+                   [[row["method"] + (" (chosen)" if row["method"] == chosen else ""),
+                     fmt(row.get("accuracy_mean", row.get("oof_accuracy"))),
+                     fmt(row.get("macro_f1_mean", row.get("oof_macro_f1"))), fmt((row.get("test") or {}).get("accuracy")),
                      fmt((row.get("test") or {}).get("macro_f1")), fmt(row.get("seconds"), ".2f")] for row in methods],
-                   "every method scored on the same saved folds")
+                   "every method scored on the same saved folds; CV is the mean over the folds, as on the leaderboard")
     return [weights, scores]
 
 

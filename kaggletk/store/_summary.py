@@ -16,19 +16,24 @@ from kaggletk.store._manifest import CvSummary, RunManifest, TestScore
 def summarise(manifest: RunManifest, dataset, folds, oof: np.ndarray, test: np.ndarray,
               fold_tests: list[np.ndarray] | None = None, fit_seconds: float | None = None) -> None:
     """Score ``oof`` (n_train, C) on ``folds`` and ``test`` (n_test, C) into ``manifest.cv`` and ``manifest.test``."""
-    y = dataset.y
-    per_fold = [score(y[held], oof[held]) for held in (folds.split(f)[1] for f in range(folds.n_splits))]
-    names = list(per_fold[0])
-    values = {m: np.array([s[m] for s in per_fold]) for m in names}
+    mean, std = fold_scores(dataset.y, oof, folds)
     entries = manifest.folds.values()
     manifest.cv = CvSummary(
-        mean={m: float(v.mean()) for m, v in values.items()},
-        std={m: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for m, v in values.items()},
-        oof=score(y, oof),
+        mean=mean,
+        std=std,
+        oof=score(dataset.y, oof),
         fit_seconds=float(fit_seconds if fit_seconds is not None else sum(e.fit_seconds for e in entries)),
         predict_seconds=float(sum(e.predict_seconds for e in entries)),
     )
     manifest.test = holdout_score(dataset, test, fold_tests)
+
+
+def fold_scores(y: np.ndarray, oof: np.ndarray, folds) -> tuple[dict[str, float], dict[str, float]]:
+    """Every metric on each fold's held-out rows: (mean over folds, std over folds), the CV score of a run or blend."""
+    per_fold = [score(y[held], oof[held]) for held in (folds.split(f)[1] for f in range(folds.n_splits))]
+    values = {m: np.array([s[m] for s in per_fold]) for m in per_fold[0]}
+    return ({m: float(v.mean()) for m, v in values.items()},
+            {m: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for m, v in values.items()})
 
 
 def holdout_indices(dataset) -> np.ndarray | None:

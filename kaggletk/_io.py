@@ -141,6 +141,8 @@ def save_npz(path: Path, **arrays: np.ndarray) -> str:
 def load_npy(path: Path, sha256: str | None = None, mmap: bool = False) -> np.ndarray:
     """Load an ``.npy`` written by kaggletk, verifying its checksum when one is given."""
     path = Path(path)
+    if not path.is_file():
+        raise KaggletkError(f"{path}: file not found; rerun the step that made it")
     if sha256 is not None and sha256_file(path) != sha256:
         raise KaggletkError(f"{path}: checksum does not match its manifest; the file was changed or is corrupt, rerun the step that made it")
     try:
@@ -153,6 +155,8 @@ def load_npy(path: Path, sha256: str | None = None, mmap: bool = False) -> np.nd
 
 def load_npz(path: Path, sha256: str | None = None) -> dict[str, np.ndarray]:
     path = Path(path)
+    if not path.is_file():
+        raise KaggletkError(f"{path}: file not found; rerun the step that made it")
     if sha256 is not None and sha256_file(path) != sha256:
         raise KaggletkError(f"{path}: checksum does not match its manifest; the file was changed or is corrupt, rerun the step that made it")
     try:

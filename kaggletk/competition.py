@@ -7,8 +7,10 @@ competition is adding that folder; nothing in the package changes.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib.util
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +126,7 @@ class Competition:
     licence: str = ""
     image_shape: tuple[int, ...] | None = None
     folder: Path | None = None
+    labels_from_data: bool = field(default=False, repr=False)  # set by with_labels: the labels were read, not declared
 
     def offered_views(self) -> tuple[str, ...]:
         from kaggletk.views import VIEWS
@@ -143,7 +146,11 @@ class Competition:
 
     def with_labels(self, labels: tuple) -> Competition:
         """This competition with its label set (when it declares none, the one read from the data)."""
-        return self if self.labels is not None else dataclasses.replace(self, labels=tuple(labels))
+        return self if self.labels is not None else dataclasses.replace(self, labels=tuple(labels), labels_from_data=True)
+
+    def reader(self) -> dict[str, str]:
+        """The fields that decide how the data files are read, as text: a cache built under others is stale."""
+        return {name: repr(None if name == "labels" and self.labels_from_data else getattr(self, name)) for name in READER_FIELDS}
 
     def to_index(self, values: np.ndarray) -> np.ndarray:
         """Map label values to class indices ``0..n_classes-1`` (int64); values must be valid labels."""
@@ -177,16 +184,26 @@ class Competition:
         return f"kaggle_competition in {self.definition}"
 
     def validate(self, source: Path) -> Competition:
-        problems = []
+        problems = _type_problems(self)
+        if problems:  # the checks below assume the types are right
+            raise KaggletkError(f"{source}: {'; '.join(problems)}")
         if self.labels is not None:
-            if not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in self.labels):
+            if not self.labels:
+                problems.append("labels is empty; list the label values, or leave labels out to take them from the data")
+            elif not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in self.labels):
                 problems.append("labels must be integers or strings")
             elif len({_key(v) for v in self.labels}) != len(self.labels):
-                problems.append("labels must be distinct")
+                repeated = next(v for v in self.labels if [_key(w) for w in self.labels].count(_key(v)) > 1)
+                problems.append(f"labels lists {repeated!r} more than once; labels must be distinct")
         if self.class_names is not None and self.labels is not None and len(self.class_names) != len(self.labels):
-            problems.append(f"class_names has {len(self.class_names)} entries for {len(self.labels)} labels")
+            problems.append(f"class_names has {len(self.class_names)} entries for {len(self.labels)} labels; give one name per label")
         if self.image_shape is not None and (len(self.image_shape) not in (2, 3) or min(self.image_shape) < 1):
             problems.append(f"image_shape {self.image_shape} must be (height, width) or (height, width, channels)")
+        if self.kaggle_competition is not None and not _SLUG.match(self.kaggle_competition):
+            problems.append(f"kaggle_competition {self.kaggle_competition!r} is not a Kaggle competition slug (the part of "
+                            "its address after /c/, e.g. digit-recognizer)")
+        if self.kaggle_dataset is not None and not _DATASET.match(self.kaggle_dataset):
+            problems.append(f"kaggle_dataset {self.kaggle_dataset!r} must be owner/dataset (e.g. zalando-research/fashionmnist)")
         from kaggletk.folds import FOLD_SCHEMES
         from kaggletk.metrics import METRICS
         from kaggletk.views import VIEWS
@@ -200,9 +217,60 @@ class Competition:
             problems.append(f"views {', '.join(map(repr, unknown))} are not registered ({', '.join(VIEWS)})")
         if not 2 <= self.n_folds <= 50:
             problems.append(f"n_folds {self.n_folds} must be between 2 and 50")
+        problems += _model_problems(self.default_models)
         if problems:
             raise KaggletkError(f"{source}: {'; '.join(problems)}")
         return self
+
+
+# Changing any of these in competition.py changes what the data cache holds (it is rebuilt).
+READER_FIELDS = ("labels", "data_files", "data_dir", "label_column", "test_id_column", "image_shape", "first_id", "id_column")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+_DATASET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# field -> (accepted types, how to write it); tuples also accept lists.
+_TYPES = {
+    "name": ((str,), "a string"), "title": ((str,), "a string"), "metric": ((str,), "a string such as 'accuracy'"),
+    "fold_scheme": ((str,), "a string such as 'stratified'"), "id_column": ((str,), "a string"),
+    "target_column": ((str,), "a string"), "licence": ((str,), "a string"),
+    "label_column": ((str, type(None)), "a column name or None"), "test_id_column": ((str, type(None)), "a column name or None"),
+    "data_dir": ((str, os.PathLike, type(None)), "a folder path or None"), "debian_dir": ((str, os.PathLike, type(None)), "a folder path or None"),
+    "kaggle_dataset": ((str, type(None)), "'owner/dataset' or None"), "kaggle_competition": ((str, type(None)), "a slug or None"),
+    "n_folds": ((int,), "an integer such as 5"), "fold_seed": ((int,), "an integer"), "first_id": ((int,), "an integer"),
+    "hflip": ((bool,), "True or False"), "labels": ((tuple, list, type(None)), "a tuple of label values or None"),
+    "class_names": ((tuple, list, type(None)), "a tuple of strings or None"), "views": ((tuple, list, type(None)), "a tuple of view names or None"),
+    "default_models": ((tuple, list), "a tuple of model names such as ('xgb:compact', 'cnn')"),
+    "image_shape": ((tuple, list, type(None)), "(height, width) or (height, width, channels)"),
+    "data_files": ((DataFiles,), "a DataFiles(...)"),
+}
+
+
+def _type_problems(comp: Competition) -> list[str]:
+    problems = []
+    for name, (types, how) in _TYPES.items():
+        value = getattr(comp, name)
+        wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        if wrong:
+            problems.append(f"{name}={value!r} must be {how}")
+    for name, kind in (("class_names", str), ("views", str), ("default_models", str), ("image_shape", int)):
+        value = getattr(comp, name)
+        if isinstance(value, (tuple, list)) and not all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
+            problems.append(f"{name}={value!r} must hold only {kind.__name__}s")
+    return problems
+
+
+def _model_problems(specs) -> list[str]:
+    from kaggletk.models import MODELS
+    from kaggletk.views import VIEWS
+
+    problems = []
+    for spec in specs:
+        model, _, view = spec.partition(":")
+        for registry, name, what in ((MODELS, model, "model"), (VIEWS, view, "view")):
+            if name and name not in registry:
+                close = difflib.get_close_matches(name, list(registry.names()), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                problems.append(f"default_models {spec!r}: no {what} {name!r}{hint}")
+    return problems
 
 
 def _key(value) -> str:
@@ -237,9 +305,23 @@ def load_competition(name: str, ws: Workspace | None = None) -> Competition:
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
-    except Exception as exc:  # any error in user code is reported as a fix-the-file message
+    except (Exception, SystemExit) as exc:  # any error in user code (even sys.exit) is reported as a fix-the-file message
         sys.modules.pop(module_name, None)
-        raise KaggletkError(f"{path}: cannot be loaded ({type(exc).__name__}: {exc}); fix the file") from exc
+        where = ""
+        if isinstance(exc, SyntaxError):
+            where, exc = f"line {exc.lineno}: ", SyntaxError(exc.msg)
+        else:
+            import traceback
+
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+            where = f"line {frames[-1].lineno}: " if frames else ""
+            unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(exc)) if isinstance(exc, TypeError) else None
+            if unexpected:
+                fields = [f.name for f in dataclasses.fields(Competition) if f.name not in ("folder", "labels_from_data")]
+                close = difflib.get_close_matches(unexpected.group(1), fields, n=1)
+                raise KaggletkError(f"{path}: {where}Competition has no field {unexpected.group(1)!r}"
+                                    f"{f' (did you mean {close[0]}?)' if close else ''}; fix the file") from exc
+        raise KaggletkError(f"{path}: {where}cannot be loaded ({type(exc).__name__}: {exc}); fix the file") from exc
     comp = getattr(module, "COMPETITION", None)
     if not isinstance(comp, Competition):
         raise KaggletkError(f"{path}: must define COMPETITION = Competition(...); fix the file")

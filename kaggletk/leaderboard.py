@@ -14,7 +14,8 @@ from kaggletk.store import list_runs
 from kaggletk.workspace import Workspace
 
 
-def leaderboard_rows(comp: str, data: str | None = None, ws: Workspace | None = None) -> list[dict[str, Any]]:
+def leaderboard_rows(comp: str, data: str | None = None, ws: Workspace | None = None,
+                     skipped: list[str] | None = None) -> list[dict[str, Any]]:
     """One row per run, best first in the competition's metric.
 
     Keys: run, kind, model, view, data, device, folds, complete, metric; ``cv`` and ``cv_std`` (the
@@ -22,10 +23,11 @@ def leaderboard_rows(comp: str, data: str | None = None, ws: Workspace | None = 
     (means over folds); ``test`` (the submission: fold models' average, or the blend), ``test_accuracy``,
     ``test_macro_f1``; ``test_single`` (the fold models alone, which is what CV estimates); ``gap``
     (``cv`` minus ``test_single``; None for blends, which have no single models); seconds, fold_hash, scheme.
+    Runs whose manifest cannot be read are left out and named in ``skipped``, when given.
     """
     metric = get_metric(load_competition(comp, ws).metric)
     rows = []
-    for run in list_runs(comp, ws):
+    for run in list_runs(comp, ws, skipped):
         m = run.manifest
         if data and m.data != data:
             continue

@@ -65,7 +65,8 @@ def _bounded(params: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _loads(text: str, where: str) -> Any:
     if len(text) > MAX_BYTES:
-        raise KaggletkError(f"{where}: {len(text)} bytes of parameters; at most {MAX_BYTES} (check the file)")
+        raise KaggletkError(f"{where}: {len(text):,} bytes of parameters, more than the {MAX_BYTES:,} allowed; "
+                            "--params takes a small JSON object of model parameters")
     try:
         return json.loads(text)
     except RecursionError as exc:

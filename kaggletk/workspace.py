@@ -51,13 +51,13 @@ class Workspace:
         return self.competition_dir(comp) / "data"
 
     def comp_oof_dir(self, comp: str) -> Path:
-        return self.oof_dir / check_name(comp, "competition name")
+        return _folder(self.oof_dir / check_name(comp, "competition name"), f"the runs of {comp}")
 
     def run_dir(self, comp: str, run: str) -> Path:
         return self.comp_oof_dir(comp) / check_name(run, "run name")
 
     def comp_submissions_dir(self, comp: str) -> Path:
-        return self.submissions_dir / check_name(comp, "competition name")
+        return _folder(self.submissions_dir / check_name(comp, "competition name"), f"the submissions of {comp}")
 
 
 def workspace() -> Workspace:
@@ -75,3 +75,10 @@ def workspace() -> Workspace:
     raise KaggletkError(
         f"no kaggletk project found at or above {here}: run from the project folder (the one holding competitions/) or set KAGGLETK_HOME"
     )
+
+
+def _folder(path: Path, what: str) -> Path:
+    """``path``, refused in one line when something other than a folder is there."""
+    if path.exists() and not path.is_dir():
+        raise KaggletkError(f"{path}: a file where kaggletk keeps {what} (a folder); move or delete it")
+    return path

@@ -131,7 +131,7 @@ def test_idx_labels_not_matching_images_are_refused(tmp_path):
     raw = gzip.decompress(labels.read_bytes())
     short = raw[:4] + (2999).to_bytes(4, "big") + raw[8:-1]
     labels.write_bytes(gzip.compress(short))
-    with pytest.raises(KaggletkError, match="3000 training images but 2999 labels"):
+    with pytest.raises(KaggletkError, match="2,999 labels for the 3,000 images of train-images-idx3-ubyte.gz"):
         read_source(tmp_path, comp)
 
 

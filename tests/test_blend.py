@@ -137,7 +137,7 @@ SUBMISSION_CASES = {
     "wrong header": (lambda f: f.rename(columns={"Prediction": "Label"}), "columns are ID,Label; expected exactly ID,Prediction"),
     "extra column": (lambda f: f.assign(x=1), "expected exactly ID,Prediction"),
     "missing row": (lambda f: f.iloc[:-1], "999 rows, expected 1000"),
-    "duplicate ID": (lambda f: f.assign(ID=f["ID"].where(f.index != 5, 4)), "line 7: duplicate ID 4"),
+    "duplicate ID": (lambda f: f.assign(ID=f["ID"].where(f.index != 5, 4)), "ID 4 is listed twice (lines 6 and 7)"),
     "unknown ID": (lambda f: f.assign(ID=f["ID"].where(f.index != 3, 5000)), "line 5: ID 5000 is not a test ID"),
     "label J": (lambda f: f.assign(Prediction=f["Prediction"].where(f.index != 10, 9)), "line 12, column Prediction: '9' is not a label of sign_mnist"),
     "internal index": (lambda f: f.assign(Prediction=f["Prediction"].where(f.index != 2, 25)), "line 4, column Prediction: '25' is not a label"),

@@ -37,7 +37,7 @@ def test_a_broken_competition_file_names_the_file(project):
     broken = project / "competitions" / "broken"
     broken.mkdir()
     (broken / "competition.py").write_text("from kaggletk.competition import Competition\nCOMPETITION = Competition(name='broken'\n")
-    with pytest.raises(KaggletkError, match=r"broken/competition.py: cannot be loaded \(SyntaxError"):
+    with pytest.raises(KaggletkError, match=r"broken/competition.py: line 2: cannot be loaded \(SyntaxError"):
         load_competition("broken")
     (broken / "competition.py").write_text("X = 1\n")
     with pytest.raises(KaggletkError, match="must define COMPETITION"):

@@ -7,6 +7,7 @@ like any run (same manifest, same summary code), and its submission written besi
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import platform
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from kaggletk._io import write_bytes
 from kaggletk._versions import library_versions
 from kaggletk.blend._base import BlendInput, BlendMethod, check_combinable
 from kaggletk.callbacks import Callback, CallbackList
@@ -62,6 +64,12 @@ def select_runs(comp: str, names: list[str] | None, data: str = "auto", ws: Work
                 callbacks: Sequence[Callback] = ()) -> list[Run]:
     """The runs to blend: the named ones, or every complete model run on the current data's folds."""
     if names:
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise KaggletkError(f"--runs lists {twice[0]} twice; name each run once")
+        if len(names) < 2:
+            raise KaggletkError(f"--runs {','.join(names)}: a blend needs at least two runs; add another, or predict with "
+                                f"this one (`kaggletk predict {comp} --run {names[0] if names else 'RUN'}`)")
         return [load_run(comp, n, ws) for n in names]
     observers = CallbackList(callbacks)
     dataset = load_dataset(comp, data, ws, callbacks=callbacks)
@@ -142,7 +150,15 @@ def run_blend(comp: str, runs: list[str] | None = None, *, method: str = "auto",
               fit_seconds=sum(row["seconds"] for row in table))
     folder = run_folder(comp, blend_name, ws)
     with run_lock(folder):
+        files = {}
+        for file_name, data in outputs[chosen].files.items():  # the level-2 models, before the manifest that names them
+            write_bytes(folder / file_name, data)
+            files[file_name] = hashlib.sha256(data).hexdigest()
+        manifest.blend.details = {**manifest.blend.details, "files": files}
         save_final(folder, manifest, {"oof": outputs[chosen].oof, "test": outputs[chosen].test})
+        for stale in folder.glob("stack-*"):  # level-2 models of an earlier blend of this name
+            if stale.name not in files:
+                stale.unlink(missing_ok=True)
     singles = [{"method": f"run {r.name}", "run": r.name, "cv": r.manifest.cv.mean, "oof": r.manifest.cv.oof,
                 "test": r.manifest.test, "seconds": 0.0, "details": {}} for r in selected]
     return BlendResult(load_run(comp, blend_name, ws), table + singles, chosen, metric.name)

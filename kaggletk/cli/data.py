@@ -6,7 +6,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from kaggletk.cli._common import add_command, add_data, add_output, emit_records, out
+from kaggletk.cli._common import add_command, add_data, add_output, emit_records, err, out
+from kaggletk.errors import KaggletkError
 from kaggletk.cli._tables import Col, fitted_table, print_table
 from kaggletk.folds import FOLD_SCHEMES
 
@@ -82,9 +83,14 @@ def _competitions(args) -> int:
 
     cols = [Col("name", 0, "left"), Col("title", 3, "left"), Col("classes", 1), Col("folds", 2, "left"), Col("metric", 1, "left"),
             Col("Kaggle source", 4, "left", key="kaggle_source"), Col("data cached", 1, "left", key="data_cached")]
-    records = []
+    records, broken = [], []
     for name in list_competitions():
-        comp = load_competition(name)
+        try:
+            comp = load_competition(name)
+        except KaggletkError as exc:  # one broken competition.py does not hide the others
+            broken.append(str(exc))
+            records.append({"name": name, "title": "(cannot be loaded: see below)"})
+            continue
         manifests = {v: cache_dir(name, v) / "manifest.json" for v in ("full", "sample")}
         cached = [v for v, path in manifests.items() if path.exists()]
         labels = comp.labels or next((read_json(manifests[v]).get("labels") for v in cached), None)
@@ -92,9 +98,11 @@ def _competitions(args) -> int:
         records.append({"name": name, "title": comp.title, "classes": len(labels) if labels else None,
                         "folds": f"{comp.n_folds} {comp.fold_scheme}", "metric": comp.metric, "kaggle_source": source,
                         "data_cached": ", ".join(cached) or "-"})
-    if emit_records(args, cols, records):
-        return 0
-    print_table(out, fitted_table(cols, [[r.get(c.key or c.header) for c in cols] for r in records], width=out.width, wide=args.wide), args.wide)
+    if not emit_records(args, cols, records):
+        print_table(out, fitted_table(cols, [[r.get(c.key or c.header) for c in cols] for r in records], width=out.width,
+                                      wide=args.wide), args.wide)
+    for message in broken:
+        err.print(f"kaggletk: warning: {message}")
     return 0
 
 

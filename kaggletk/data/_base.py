@@ -12,8 +12,11 @@ import numpy as np
 
 from kaggletk.errors import KaggletkError
 
-# The most a member of a .zip may inflate to (its header says how much, before anything is read).
+# The most a compressed file (.gz, or a member of a .zip) may inflate to: a .zip's header says how much before
+# anything is read; a .gz is counted as it streams.
 MAX_MEMBER_BYTES = 4 << 30
+# The longest first line a CSV may have (a header of 64x64 RGB pixel names is ~150 KB).
+MAX_HEADER_BYTES = 16 << 20
 
 @dataclass
 class RawData:
@@ -46,12 +49,40 @@ def open_binary(path: Path) -> io.BufferedIOBase:
     path = Path(path)
     try:
         if path.suffix == ".gz":
-            return gzip.open(path, "rb")  # type: ignore[return-value]
+            return _bounded(gzip.open(path, "rb"), path)
         if path.suffix == ".zip":
             return _open_zip_member(path)
         return open(path, "rb")
     except FileNotFoundError as exc:
         raise KaggletkError(f"{path}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise KaggletkError(f"{path}: is a folder, not a file; point at the file inside it") from exc
+
+
+class _Inflated(io.RawIOBase):
+    """A decompressing stream that refuses to inflate past ``MAX_MEMBER_BYTES`` (a .gz bomb stops there)."""
+
+    def __init__(self, stream, path: Path, limit: int):
+        self._stream, self._path, self._limit, self._count = stream, path, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._stream.readinto(buffer)
+        self._count += n or 0
+        if self._count > self._limit:
+            raise KaggletkError(f"{self._path}: inflates to more than {self._limit / 2**30:g} GiB, more than kaggletk reads; "
+                                "unpack it yourself if it is really that big")
+        return n
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _bounded(stream, path: Path) -> io.BufferedReader:
+    return io.BufferedReader(_Inflated(stream, path, MAX_MEMBER_BYTES), buffer_size=1 << 20)
 
 
 def _open_zip_member(path: Path) -> io.BufferedIOBase:
@@ -67,15 +98,15 @@ def _open_zip_member(path: Path) -> io.BufferedIOBase:
         raise KaggletkError(f"{path}: expected exactly one CSV inside the zip, found: {names}; unpack it and point --from at the folder")
     member = data_members[0]
     if member.file_size > MAX_MEMBER_BYTES:
-        raise KaggletkError(f"{path}: {member.filename} would inflate to {member.file_size / 2**30:.1f} GiB, more than the "
-                            f"{MAX_MEMBER_BYTES >> 30} GiB kaggletk reads; unpack it yourself if it is really that big")
+        raise KaggletkError(f"{path}: {member.filename} would inflate to {member.file_size / 2**30:.2f} GiB, more than the "
+                            f"{MAX_MEMBER_BYTES / 2**30:g} GiB kaggletk reads; unpack it yourself if it is really that big")
     try:
-        raw = archive.read(member)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise KaggletkError(f"{path}: member {member.filename} is truncated or corrupt ({exc}); download it again") from exc
+        stream = archive.open(member)  # streamed: a member is never held whole in memory
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+        raise KaggletkError(f"{path}: member {member.filename} cannot be read ({exc}); download it again") from exc
     if member.filename.lower().endswith(".gz"):
-        raw = _gunzip(raw, path)
-    return io.BytesIO(raw)
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")
+    return _bounded(stream, path)
 
 
 def read_text(path: Path, first_line: bool = False) -> str:
@@ -83,21 +114,17 @@ def read_text(path: Path, first_line: bool = False) -> str:
     stream = open_binary(path)
     try:
         with stream:
-            raw = stream.readline() if first_line else stream.read()
-    except (EOFError, OSError, zipfile.BadZipFile) as exc:
+            raw = stream.readline(MAX_HEADER_BYTES + 1) if first_line else stream.read()
+    except (EOFError, OSError, zipfile.BadZipFile, gzip.BadGzipFile) as exc:
         raise KaggletkError(f"{path}: truncated or corrupt compressed file ({exc}); download it again") from exc
+    if first_line and len(raw) > MAX_HEADER_BYTES:
+        raise KaggletkError(f"{path}: the first line is longer than {MAX_HEADER_BYTES >> 20} MB; a CSV's header names its "
+                            "columns (is this a CSV?)")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise KaggletkError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); save the file "
                             "as UTF-8") from exc
-
-
-def _gunzip(raw: bytes, path: Path) -> bytes:
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError) as exc:
-        raise KaggletkError(f"{path}: truncated or corrupt gzip data ({exc}); download it again") from exc
 
 
 def image_shape_of(n_values: int, declared: tuple[int, ...] | None, source: str, field: str) -> tuple[int, int, int]:

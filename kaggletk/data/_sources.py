@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kaggletk.callbacks import Callback, CallbackList
 from kaggletk.competition import Competition, load_competition
-from kaggletk.data.cache import Dataset, read_cache, write_cache
+from kaggletk.data.cache import BrokenCache, Dataset, StaleCache, read_cache, write_cache
 from kaggletk.data.source import read_source
 from kaggletk.errors import KaggletkError
 from kaggletk.workspace import Workspace, workspace
@@ -59,31 +59,42 @@ def _download(comp: Competition, dest: Path, callbacks: CallbackList, override: 
 
 
 def fetch(name: str, source: Path | None = None, *, use_kaggle: bool = True, competition: str | None = None,
-          ws: Workspace | None = None, callbacks: Sequence[Callback] = ()) -> FetchResult:
+          ws: Workspace | None = None, callbacks: Sequence[Callback] = (), repair: bool = True) -> FetchResult:
     """Build (or reuse) the full-data cache of competition ``name``.
 
     Sources are tried in order: the cache; ``source`` (``--from``) or ``$KAGGLETK_DATA_DIR``; the
     competition's ``data_dir`` and Debian folder; the Kaggle API (the competition ``competition``,
     else ``$KAGGLETK_COMPETITION``, else the declared one; else its data set). With ``source``
-    given, only it is read and the cache is rebuilt from it.
+    given, only it is read and the cache is rebuilt from it. A cache whose arrays are missing or
+    changed is rebuilt from its source when ``repair`` (``kaggletk fetch``), else refused in one line.
     """
     ws = ws or workspace()
     comp = load_competition(name, ws)
     start = time.perf_counter()
+    stale = None
 
-    def written(raw, origin: str) -> FetchResult:
+    def written(raw, origin: str, replace: bool = False) -> FetchResult:
         # --from rebuilds the cache; a cache found missing is built once even when two processes start together
-        write_cache(comp, raw, "full", origin, ws, replace=source is not None)
+        write_cache(comp, raw, "full", origin, ws, replace=replace or source is not None or stale is not None)
         dataset = read_cache(comp, "full", ws)
         assert dataset is not None
         return FetchResult(dataset, origin, False, time.perf_counter() - start)
 
     if source is not None:
         return written(read_source(Path(source), comp), str(source))
-    cached = read_cache(comp, "full", ws)
+    notes = CallbackList(callbacks)
+    try:
+        cached = read_cache(comp, "full", ws)
+    except StaleCache as exc:  # built under other reading fields, or an array changed or lost: built again
+        if isinstance(exc, BrokenCache) and not repair:
+            raise
+        stale, cached = exc, None
+        notes.on_note(f"{exc.what}: rebuilding the cache")
     if cached is not None:
         return FetchResult(cached, "cache", True, time.perf_counter() - start)
     tried = []
+    if stale is not None and stale.source and Path(stale.source).is_dir():  # built with --from FOLDER: read it again
+        return written(read_source(Path(stale.source), comp), stale.source, replace=True)
     for label, folder in _local_sources(comp):
         if folder.is_dir():
             return written(read_source(folder, comp), f"{label} {folder}")
@@ -93,6 +104,9 @@ def fetch(name: str, source: Path | None = None, *, use_kaggle: bool = True, com
             folder, origin = _download(comp, Path(tmp), CallbackList(callbacks), competition)
             return written(read_source(folder, comp), origin)
     tried.append("Kaggle (no Kaggle source declared)" if not (comp.kaggle_dataset or comp.kaggle_competition) else "Kaggle (skipped)")
+    if stale is not None:
+        raise KaggletkError(f"{stale}, and its source is gone (tried: {'; '.join(tried)}); rebuild it with "
+                            f"`kaggletk fetch {comp.name} --from FOLDER`")
     raise KaggletkError(
         f"no data found for {comp.name} (tried: {'; '.join(tried)}); use `kaggletk fetch {comp.name} --from FOLDER` or set KAGGLETK_DATA_DIR"
     )
@@ -100,14 +114,18 @@ def fetch(name: str, source: Path | None = None, *, use_kaggle: bool = True, com
 
 def load_sample(comp: Competition, ws: Workspace | None = None) -> Dataset:
     """The small real sample shipped in ``competitions/<name>/sample/``, cached on first use."""
-    cached = read_cache(comp, "sample", ws)
+    try:
+        cached = read_cache(comp, "sample", ws)
+        stale = False
+    except StaleCache:  # competition.py changed how the files are read: the shipped sample is read again
+        cached, stale = None, True
     if cached is not None:
         return cached
     assert comp.folder is not None
     sample_folder = comp.folder / "sample"
     if not sample_folder.is_dir():
         raise KaggletkError(f"{sample_folder}: no sample data shipped for {comp.name}; fetch the full data with `kaggletk fetch {comp.name}`")
-    write_cache(comp, read_source(sample_folder, comp), "sample", str(sample_folder), ws, replace=False)
+    write_cache(comp, read_source(sample_folder, comp), "sample", str(sample_folder), ws, replace=stale)
     dataset = read_cache(comp, "sample", ws)
     assert dataset is not None
     return dataset
@@ -129,7 +147,7 @@ def load_dataset(name: str, data: str = "auto", ws: Workspace | None = None, cal
     if data not in ("auto", "full"):
         raise KaggletkError(f"--data {data!r}: use auto, full or sample")
     try:
-        return fetch(name, use_kaggle=False, ws=ws).dataset
+        return fetch(name, use_kaggle=False, ws=ws, repair=False).dataset
     except KaggletkError as exc:
         if data == "full" or not str(exc).startswith("no data found"):
             raise

@@ -122,8 +122,11 @@ def label_set(comp: Competition, train_labels: np.ndarray) -> list:
     return [v.item() if isinstance(v, np.generic) else str(v) for v in np.unique(train_labels)]
 
 
-def fingerprint(train_images: np.ndarray, train_labels: np.ndarray, test_images: np.ndarray) -> str:
+def fingerprint(train_images: np.ndarray, train_labels: np.ndarray, test_images: np.ndarray, label_order=None) -> str:
+    """16 hex digits naming the data a run trains on; with ``label_order``, also the order of the class columns."""
     digest = hashlib.sha256()
+    if label_order is not None:  # reordered labels renumber the classes: runs made before are not comparable
+        digest.update(repr([str(v) for v in label_order]).encode())
     labels = train_labels.astype(np.int64) if train_labels.dtype.kind in "iu" else train_labels.astype(str)
     for array in (train_images, labels, test_images):
         digest.update(str(array.shape).encode())
@@ -144,6 +147,21 @@ def cache_dir(comp: str, variant: str, ws: Workspace | None = None) -> Path:
 
 
 _BUSY = "the data cache is being written"
+
+
+class StaleCache(KaggletkError):
+    """The cache was built under other reading fields of competition.py: it must be rebuilt from its source.
+
+    ``what`` is the problem alone (the message may add the fix); ``fetch`` rebuilds and says ``what``.
+    """
+
+    def __init__(self, message: str, source: str, what: str | None = None):
+        super().__init__(message)
+        self.source, self.what = source, what or message
+
+
+class BrokenCache(StaleCache):
+    """An array of the cache is missing, or differs from its checksum: ``fetch`` rebuilds it from its source."""
 
 
 def write_cache(comp: Competition, raw: RawData, variant: str, source: str, ws: Workspace | None = None, *,
@@ -191,7 +209,8 @@ def write_cache(comp: Competition, raw: RawData, variant: str, source: str, ws: 
                     "labels": label_set(comp, raw.train_labels),
                     "train_label_counts": {str(k): int(v) for k, v in zip(labels, counts)},
                     "image_shape": list(raw.train_images.shape[1:]),
-                    "fingerprint": fingerprint(raw.train_images, raw.train_labels, raw.test_images),
+                    "fingerprint": fingerprint(raw.train_images, raw.train_labels, raw.test_images, label_set(comp, raw.train_labels)),
+                    "reader": comp.reader(),
                     "checksums": checksums,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 },
@@ -224,16 +243,23 @@ def read_cache(comp: Competition, variant: str, ws: Workspace | None = None) -> 
         manifest = read_json(manifest_path)
         if manifest.get("cache_version") != CACHE_VERSION:
             return None
+        built_under = manifest.get("reader")
+        if built_under is not None and built_under != comp.reader():
+            now = comp.reader()
+            changed = [k for k in sorted(set(now) | set(built_under)) if now.get(k) != built_under.get(k)]
+            raise StaleCache(f"{manifest_path}: {comp.definition} changed {', '.join(changed)} since this cache was built",
+                             manifest.get("source", ""))
         checksums = manifest.get("checksums") or {}
-        refetch = f"run `kaggletk fetch {comp.name}` again (with --from FOLDER if it was built from a folder)"
+        refetch = f"run `kaggletk fetch {comp.name}` to rebuild it from its source"
         arrays = {}
         for name in _ARRAYS:
             path = folder / f"{name}.npy"
             if not path.exists():
-                raise KaggletkError(f"{path}: missing from the data cache; {refetch}")
+                what = f"{path}: missing from the data cache"
+                raise BrokenCache(f"{what}; {refetch}", manifest.get("source", ""), what)
             if name not in checksums or verified_sha256(path) != checksums[name]:
-                raise KaggletkError(f"{path}: checksum does not match {manifest_path.name} (the file was changed or is "
-                                    f"corrupt); {refetch}")
+                what = f"{path}: checksum does not match {manifest_path.name} (the file was changed or is corrupt)"
+                raise BrokenCache(f"{what}; {refetch}", manifest.get("source", ""), what)
             arrays[name] = load_npy(path)
     if len(arrays["train_images"]) != manifest["n_train"] or len(arrays["test_ids"]) != manifest["n_test"]:
         raise KaggletkError(f"{folder}: cache arrays do not match manifest.json; {refetch}")

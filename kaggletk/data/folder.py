@@ -24,7 +24,10 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def read_images(paths: list[Path], folder: Path) -> np.ndarray:
-    """Images (n, h, w) uint8 (all grayscale) or (n, h, w, 3) (any colour), one size for all."""
+    """Images (n, h, w) uint8 (all grayscale) or (n, h, w, 3) (any colour), one size for all.
+
+    Alpha is dropped, and an RGB image with three equal channels counts as grayscale.
+    """
     from PIL import Image, UnidentifiedImageError
 
     if not paths:
@@ -41,8 +44,13 @@ def read_images(paths: list[Path], folder: Path) -> np.ndarray:
                     raise KaggletkError(f"{path}: {size[0]}x{size[1]} pixels, but {paths[0].name} is "
                                         f"{first_size[0]}x{first_size[1]}; every image of a competition must have one size "
                                         "(resize them first)")
-                gray = gray and mode in _GRAY_MODES
-                arrays.append(np.asarray(image.convert("L") if mode in _GRAY_MODES else image.convert("RGB")))
+                if mode in _GRAY_MODES:
+                    arrays.append(np.asarray(image.convert("L")))
+                else:  # alpha dropped; a colour image whose three channels are equal is a gray one
+                    rgb = np.asarray(image.convert("RGB"))
+                    equal = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+                    gray = gray and equal
+                    arrays.append(rgb[..., 0] if equal else rgb)
         except UnidentifiedImageError as exc:
             raise KaggletkError(f"{path}: not an image Pillow can read; remove or replace it") from exc
         except OSError as exc:

@@ -26,6 +26,32 @@ def _read_exact(stream, n: int, path: Path, what: str) -> bytes:
     return data
 
 
+def _header(stream, path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    head = stream.read(4)
+    if len(head) < 4:
+        raise KaggletkError(f"{path}: empty or too short for an IDX header; download it again")
+    zero, dtype_code, ndim = head[0] << 8 | head[1], head[2], head[3]
+    if zero != 0 or dtype_code not in _DTYPES or ndim == 0:
+        raise KaggletkError(f"{path}: not an IDX file (bad magic number {head.hex()}); check the file")
+    shape = struct.unpack(f">{ndim}I", _read_exact(stream, 4 * ndim, path, "IDX header"))
+    dtype = np.dtype(_DTYPES[dtype_code])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if expected > MAX_BYTES:
+        raise KaggletkError(f"{path}: header declares shape {shape} ({expected / 2**30:.1f} GiB), more than the "
+                            f"{MAX_BYTES >> 30} GiB kaggletk reads; check the file")
+    return shape, dtype
+
+
+def idx_shape(path: Path) -> tuple[int, ...]:
+    """The shape an IDX file's header declares, reading only the header (to compare files before reading them)."""
+    path = Path(path)
+    try:
+        with open_binary(path) as stream:
+            return _header(stream, path)[0]
+    except (EOFError, OSError, zlib.error) as exc:
+        raise KaggletkError(f"{path}: truncated or corrupt compressed file ({exc}); download it again") from exc
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Read one IDX file, streaming: the header is checked first, then exactly the bytes it declares are read.
 
@@ -37,18 +63,8 @@ def read_idx(path: Path) -> np.ndarray:
     stream = open_binary(path)
     try:
         with stream:
-            head = stream.read(4)
-            if len(head) < 4:
-                raise KaggletkError(f"{path}: empty or too short for an IDX header; download it again")
-            zero, dtype_code, ndim = head[0] << 8 | head[1], head[2], head[3]
-            if zero != 0 or dtype_code not in _DTYPES or ndim == 0:
-                raise KaggletkError(f"{path}: not an IDX file (bad magic number {head.hex()}); check the file")
-            shape = struct.unpack(f">{ndim}I", _read_exact(stream, 4 * ndim, path, "IDX header"))
-            dtype = np.dtype(_DTYPES[dtype_code])
+            shape, dtype = _header(stream, path)
             expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-            if expected > MAX_BYTES:
-                raise KaggletkError(f"{path}: header declares shape {shape} ({expected / 2**30:.1f} GiB), more than the "
-                                    f"{MAX_BYTES >> 30} GiB kaggletk reads; check the file")
             body = bytearray(expected)
             view, got = memoryview(body), 0
             while got < expected:

@@ -18,7 +18,7 @@ from kaggletk.data._sample import id_key, read_sample_submission
 from kaggletk.data.bundle import read_bundle
 from kaggletk.data.csv import read_csv, read_labels_csv
 from kaggletk.data.folder import EXTENSIONS, image_files, image_ids, read_images, strip_extension
-from kaggletk.data.idx import read_idx
+from kaggletk.data.idx import idx_shape, read_idx
 from kaggletk.errors import KaggletkError
 
 _MAX_DEPTH = 3
@@ -81,6 +81,10 @@ def read_source(folder: Path, comp: Competition) -> RawData:
     elif (csv_train := _one(files, spec.csv_train, folder, "training CSV")) is not None:
         raw = _from_csv(files, folder, comp, csv_train)
     else:
+        folders = sorted(d.name for d in folder.iterdir() if d.is_dir() and "." in d.name)
+        if folders:  # a folder named like a data file (train.csv/), as an unzip into the wrong place leaves
+            raise KaggletkError(f"{folder / folders[0]}: a folder, where a data file of that name was expected; "
+                                "put the file itself there")
         shown = ", ".join(f.name for f in files[:8]) or "no files"
         raise KaggletkError(f"{folder}: no {comp.name} data found ({shown}); expected IDX files, train/test CSVs, "
                             "train/ and test/ image folders, or an .h5/.npz bundle")
@@ -91,6 +95,10 @@ def _finish(raw: RawData, comp: Competition, sample_path: Path | None, solution:
     """Order the test rows as the sample submission lists them, attach held-out labels, give every row its ID."""
     src, test_src = raw.files[0], raw.files[-1]
     check_same_length(raw.train_images, raw.train_labels, src, "training")
+    classes = np.unique(raw.train_labels)
+    if len(classes) < 2:
+        raise KaggletkError(f"{src}: every training label is {classes[0]!s}; a classifier needs at least two classes "
+                            "(is this the right file, and the right label column?)")
     if raw.test_labels is not None:
         check_same_length(raw.test_images, raw.test_labels, test_src, "test")
     if raw.train_images.shape[1:] != raw.test_images.shape[1:]:
@@ -105,6 +113,13 @@ def _finish(raw: RawData, comp: Competition, sample_path: Path | None, solution:
     order = np.arange(len(raw.test_images))
     if sample_path is not None:
         sample = read_sample_submission(sample_path)
+        if len(sample.columns) > 2:  # one column per class: each must name one
+            known = comp.with_labels(tuple(classes.tolist()))
+            names = {str(v) for v in known.labels} | set(known.names)
+            unknown = [c for c in sample.columns[1:] if c not in names]
+            if unknown:
+                raise KaggletkError(f"{sample_path}: columns {', '.join(sample.columns)}: expected an ID and one target "
+                                    f"column, or an ID and one column per class; {unknown[0]!r} is not a class of {comp.name}")
         if ids is not None:
             position = {id_key(v): i for i, v in enumerate(np.asarray(ids).astype(str))}
             missing = [v for v in sample.ids if id_key(v) not in position]
@@ -126,6 +141,11 @@ def _finish(raw: RawData, comp: Competition, sample_path: Path | None, solution:
     test_labels = raw.test_labels[order] if raw.test_labels is not None else None
     if solution is not None:
         test_labels = _solution_labels(solution, ids, comp)
+        strange = sorted(set(np.unique(test_labels).tolist()) - set(classes.tolist()), key=str)
+        if strange:
+            raise KaggletkError(f"{solution}: label {strange[0]!s} ({len(strange)} such label(s)) is not among the training "
+                                f"labels ({', '.join(map(str, classes[:12].tolist()))}{', ...' if len(classes) > 12 else ''}); "
+                                "held-out labels must be classes the models can predict: fix or remove the solution file")
     files = raw.files + [str(p) for p in (sample_path, solution) if p is not None]
     return RawData(raw.train_images, raw.train_labels, raw.test_images[order], ids, test_labels, files, sample_path, raw.layout)
 
@@ -162,6 +182,13 @@ def _from_idx(files: list[Path], folder: Path, comp: Competition, train_images_p
         if path is None:
             raise KaggletkError(f"{folder}: IDX {role} file not found beside {train_images_path.name}; add it")
     test_labels_path = _one(files, spec.idx_test_labels, folder, "IDX test labels")
+    # Headers first: files that disagree are refused before megabytes (or a .gz bomb's gigabytes) are inflated.
+    pairs = [(train_images_path, paths["training labels"])] + ([(paths["test images"], test_labels_path)] if test_labels_path else [])
+    for images_path, labels_path in pairs:
+        n_images, n_labels = idx_shape(images_path)[0], idx_shape(labels_path)[0]
+        if n_images != n_labels:
+            raise KaggletkError(f"{labels_path}: {n_labels:,} labels for the {n_images:,} images of {images_path.name} "
+                                "(their IDX headers disagree); download both again")
     train_images = as_images(read_idx(train_images_path), str(train_images_path), "images", comp.image_shape)
     train_labels = as_labels(read_idx(paths["training labels"]), str(paths["training labels"]), "labels", comp.labels)
     check_same_length(train_images, train_labels, str(paths["training labels"]), "training")

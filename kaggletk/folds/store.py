@@ -41,7 +41,7 @@ def load_folds(
     """
     comp = dataset.competition
     scheme = scheme or comp.fold_scheme
-    n_splits = n_splits or comp.n_folds
+    n_splits = comp.n_folds if n_splits is None else n_splits
     seed = comp.fold_seed if seed is None else seed
     if not 2 <= n_splits <= 50:
         raise KaggletkError(f"--folds {n_splits}: use between 2 and 50 folds")

@@ -180,6 +180,9 @@ def connect(what: str, *, hint: str = "", notify: Notify | None = None) -> Any:
         raise KaggletkError(f"{what}: the kaggle package cannot be loaded ({type(exc).__name__}: {redact(str(exc))})") from exc
     api = api_class()
     api.timeouts = limits
+    # The client fixes its folder when first imported; a process (a notebook) may have changed the environment since.
+    api.config_dir = str(_config_dir())
+    api.config = os.path.join(api.config_dir, api.config_file)
     config_file = Path(api.config)
     _config_file[:] = [str(config_file)]
     _check_permissions(config_file, notify)
@@ -191,6 +194,17 @@ def connect(what: str, *, hint: str = "", notify: Notify | None = None) -> Any:
     values = getattr(api, "config_values", {}) or {}
     _secrets.update(str(values[k]) for k in ("key", "token") if values.get(k))
     return api
+
+
+def _config_dir() -> Path:
+    """Where the kaggle client looks for kaggle.json now: ``$KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else (on Linux,
+    when that is absent) ``$XDG_CONFIG_HOME/kaggle``, as the client decides it."""
+    if os.environ.get("KAGGLE_CONFIG_DIR"):
+        return Path(os.environ["KAGGLE_CONFIG_DIR"])
+    home = Path(os.path.expanduser("~")) / ".kaggle"
+    if sys.platform.startswith("linux") and not home.exists():
+        return Path(os.environ.get("XDG_CONFIG_HOME") or Path(os.path.expanduser("~")) / ".config") / "kaggle"
+    return home
 
 
 @functools.cache

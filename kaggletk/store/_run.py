@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,7 +89,13 @@ class Run:
             missing = ", ".join(f"fold-{f}" for f in self.missing_folds()) or "final assembly"
             raise KaggletkError(f"run {self.name} is partial (missing {missing}); finish it with `kaggletk cv` (same command) first")
         entry = self.manifest.files[role]
-        return load_npy(self.folder / entry["file"], entry["sha256"])
+        try:
+            return load_npy(self.folder / entry["file"], entry["sha256"])
+        except KaggletkError as exc:
+            again = ("rerun the blend that made it" if self.manifest.kind == "blend"
+                     else "rerun the `kaggletk cv` command that made it: it rebuilds the run from its fold files")
+            problem = str(exc).split("; ")[0]
+            raise KaggletkError(f"run {self.name}: {problem}; {again}") from exc
 
 
 # Keys of histories written before they were standard (XGBoost's and LightGBM's own names).
@@ -116,20 +123,30 @@ def read_manifest(folder: Path) -> RunManifest:
 def load_run(comp: str, run: str, ws: Workspace | None = None) -> Run:
     folder = run_folder(comp, check_name(run, "run name"), ws)
     if not (folder / "manifest.json").exists():
-        known = ", ".join(r.name for r in list_runs(comp, ws)) or "(none)"
-        raise KaggletkError(f"no run {run!r} in {folder.parent}; known runs: {known}")
+        names = [r.name for r in list_runs(comp, ws)]
+        from difflib import get_close_matches
+
+        close = get_close_matches(run, names, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        known = ", ".join(names) or "(none)"
+        raise KaggletkError(f"no run {run!r} in {folder.parent}; {hint}known runs: {known} (`kaggletk leaderboard {comp}` "
+                            "shows them with their scores)")
     return Run(run, folder, read_manifest(folder))
 
 
-def list_runs(comp: str, ws: Workspace | None = None) -> list[Run]:
-    """Every run and blend of a competition (complete or not), sorted by name."""
+def list_runs(comp: str, ws: Workspace | None = None, skipped: list[str] | None = None) -> list[Run]:
+    """Every run and blend of a competition (complete or not), sorted by name.
+
+    A run whose manifest cannot be read is left out; its error (one line) goes to ``skipped`` when given.
+    """
     root = (ws or workspace()).comp_oof_dir(comp)
     runs = []
     for manifest in sorted(root.glob("*/manifest.json")):
         try:
             runs.append(Run(manifest.parent.name, manifest.parent, read_manifest(manifest.parent)))
-        except KaggletkError:
-            continue  # an unreadable manifest is reported when that run is used, not while listing
+        except KaggletkError as exc:
+            if skipped is not None:
+                skipped.append(f"run {manifest.parent.name} left out: {exc}")
     return runs
 
 
@@ -175,6 +192,9 @@ def drop_unreferenced(folder: Path, manifest: RunManifest) -> None:
 def run_lock(folder: Path) -> Iterator[None]:
     """Hold ``folder/.lock`` while writing a run: a second writer fails at once, naming the holder."""
     with folder_lock(folder, f"{folder.name}: run is being written", wait_seconds=0):
-        for leftover in folder.glob(".*.tmp"):  # temp files of a writer that was killed before its rename
-            leftover.unlink(missing_ok=True)
+        for leftover in folder.glob(".*.tmp"):  # temp files (or folders) of a writer killed before its rename
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
         yield

@@ -131,57 +131,64 @@ def _parse(text: str, source: Path) -> _Rows:
 
 
 def read_rows(path: Path) -> _Rows:
-    """A submission CSV as text cells (nothing parsed as numbers, so ``5.0`` and ``5`` stay what they are)."""
+    """A submission CSV (plain, ``.gz`` or one CSV in a ``.zip``, as Kaggle accepts them) as text cells.
+
+    Nothing is parsed as a number, so ``5.0`` and ``5`` stay what they are.
+    """
+    from kaggletk.data._base import read_text
+
     path = Path(path)
     if path.is_dir():
         raise KaggletkError(f"{path}: is a folder; pass the submission CSV file")
     try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise KaggletkError(f"{path}: file not found") from exc
-    except OSError as exc:
+        text = read_text(path)
+    except PermissionError as exc:
         raise KaggletkError(f"{path}: cannot read ({exc.strerror})") from exc
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise KaggletkError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); "
-                            "save it as UTF-8") from exc
     if "\0" in text:
         raise KaggletkError(f"{path}: holds NUL bytes, not a CSV; write it again")
     return _parse(text, path)
 
 
 def check_rows(table: _Rows, dataset: Dataset, source: str) -> None:
-    """Validate a submission against the data set's format: columns, row count, IDs (the same set, each once), predictions."""
+    """Validate a submission against the data set's format: columns, IDs (the test set's, each once, written as the
+    sample submission writes them), the row count, predictions."""
     fmt = submission_format(dataset)
     expected = list(fmt.columns)
     sample_note = (" (the sample submission's header)" if fmt.from_sample else "")
     if table.columns != expected:
         raise KaggletkError(f"{source}: columns are {','.join(table.columns)}; expected exactly {','.join(expected)}{sample_note}")
     variant = "" if dataset.variant == "full" else f" of the {dataset.variant} data"
-    if len(table.rows) != dataset.n_test:
-        hint = ("; it was made on the bundled sample (use --data sample), or for another test set"
-                if dataset.variant == "full" and len(table.rows) < dataset.n_test else "")
-        raise KaggletkError(f"{source}: {len(table.rows)} rows, expected {dataset.n_test} (one per test image{variant}){hint}")
+    count = f"{len(table.rows)} rows, expected {dataset.n_test} (one per test image{variant})"
     width = len(expected)
     short = next((i for i, r in enumerate(table.rows) if len(r) != width), None)
     if short is not None:
         raise KaggletkError(f"{source}: line {short + 2} has {len(table.rows[short])} fields, expected {width}")
-    valid = {id_key(v): v for v in fmt.ids}
-    seen: set[str] = set()
+    valid = {str(v).strip() for v in fmt.ids}
+    spelled = {id_key(v): str(v).strip() for v in fmt.ids}
+    seen: dict[str, int] = {}
+    written_as = "the sample submission does" if fmt.from_sample else "integers"
     for i, row in enumerate(table.rows):
         value = row[0]
         if not value:
             raise KaggletkError(f"{source}: line {i + 2}, column {fmt.id_column}: empty ID")
-        key = id_key(value) if _INT.match(value) else value
-        if key in seen:
-            raise KaggletkError(f"{source}: line {i + 2}: duplicate {fmt.id_column} {value}; IDs must be unique")
-        if key not in valid:
+        if value in seen:
+            raise KaggletkError(f"{source}: {fmt.id_column} {value} is listed twice (lines {seen[value] + 2} and {i + 2}); "
+                                f"each test ID needs one row ({count})")
+        if value not in valid:
+            near = spelled.get(id_key(value))
+            if near is not None:
+                raise KaggletkError(f"{source}: line {i + 2}: {fmt.id_column} {value} is written differently from the test ID "
+                                    f"{near}; write the IDs exactly as {written_as}")
             first, last = fmt.ids[0], fmt.ids[-1]
-            raise KaggletkError(f"{source}: line {i + 2}: {fmt.id_column} {value} is not a test ID (the test IDs are "
-                                f"{first}..{last}{sample_note.replace(' header', ' IDs')}); write the IDs as "
-                                f"{'the sample submission does' if fmt.from_sample else 'integers'}")
-        seen.add(key)
+            extra = f" ({count})" if len(table.rows) > dataset.n_test else ""
+            raise KaggletkError(f"{source}: line {i + 2}: {fmt.id_column} {value} is not a test ID{extra} (the test IDs are "
+                                f"{first}..{last}{sample_note.replace(' header', ' IDs')}); write the IDs as {written_as}")
+        seen[value] = i
+    if len(table.rows) != dataset.n_test:
+        missing = next(str(v).strip() for v in fmt.ids if str(v).strip() not in seen)
+        hint = ("; it was made on the bundled sample (use --data sample), or for another test set"
+                if dataset.variant == "full" and len(table.rows) < dataset.n_test else "")
+        raise KaggletkError(f"{source}: {count}: no row for {fmt.id_column} {missing}{hint}")
     if fmt.per_class:
         _check_probabilities(table, source, expected)
     else:

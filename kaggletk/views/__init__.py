@@ -40,7 +40,25 @@ def get_view(name: str, **params) -> View:
     if unknown:
         raise KaggletkError(f"--view-params: view {name} has no parameter {unknown[0]!r}; it takes "
                             f"{', '.join(known) or 'no parameters'}")
+    for key, value in params.items():
+        _check_view_param(name, key, value, inspect.signature(cls).parameters[key].default)
     return cls(**params)
+
+
+def _check_view_param(view: str, key: str, value, default) -> None:
+    """View parameters are whole numbers: counts and sizes at least 1, ``seed`` any, ``n_jobs`` -1 or at least 1."""
+    from kaggletk.errors import KaggletkError
+
+    if not isinstance(default, int) or isinstance(default, bool):
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise KaggletkError(f"--view-params: {key} of view {view} is a whole number, not {value!r}")
+    if key == "seed":
+        return
+    if key == "n_jobs" and value in (-1,) or value >= 1:
+        return
+    raise KaggletkError(f"--view-params: {key} of view {view} must be at least 1{' (or -1: every core)' if key == 'n_jobs' else ''}, "
+                        f"not {value}")
 
 
 def views_of_kind(kind: str) -> tuple[str, ...]:

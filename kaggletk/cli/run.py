@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kaggletk.cli._common import add_command, add_data, add_device, add_output, emit_records, note, out
+from kaggletk.cli._ray import add_ray_options, cv_on_ray, wants_ray
 from kaggletk.cli._tables import Col, fitted_table, print_table
 from kaggletk.folds import FOLD_SCHEMES
 from kaggletk.models import MODELS
@@ -31,6 +32,10 @@ def register(sub) -> None:
     p.add_argument("--name", metavar="RUN", help="run name (default: <model>-<view>[-tuned][-sample])")
     p.add_argument("--seed", type=int, default=0, help="seed of the models (fold i uses seed+i); the folds keep their own")
     p.add_argument("--overwrite", action="store_true", help="start an existing run of this name again (its finished folds are retrained)")
+    p.add_argument("--no-models", dest="save_models", action="store_false",
+                   help="do not keep the fold models (then `predict --images` cannot use this run)")
+    p.add_argument("--track", choices=["mlflow"], help="also log the run to MLflow ($MLFLOW_TRACKING_URI, else oof/<comp>/mlflow.db)")
+    add_ray_options(p)
 
     p = add_command(sub, "leaderboard", _leaderboard, "every run and blend of a competition, best CV first",
                     "  kaggletk leaderboard fashion_mnist\n  kaggletk leaderboard sign_mnist --wide\n"
@@ -70,13 +75,21 @@ def _cv(args) -> int:
     if len(specs) > 1 and args.name:
         note("--name applies to one model; ignoring it for the list")
     view_params = parse_json_object(args.view_params, "--view-params") if args.view_params else {}
+    if wants_ray(args):  # the whole list as one grid of models x folds on the Ray cluster
+        return cv_on_ray(args, specs, view_params)
+    trackers = []
+    if args.track == "mlflow":
+        from kaggletk.tracking import MlflowTracker
+
+        trackers.append(MlflowTracker(args.competition))
     results = []
     for model, view in specs:
         request = CvRequest(args.competition, model, view=view, view_params=view_params, params=args.params,
                             n_folds=args.folds, scheme=args.scheme, device=args.device, precision=args.precision,
-                            data=args.data, seed=args.seed, name=args.name if len(specs) == 1 else None)
+                            data=args.data, seed=args.seed, name=args.name if len(specs) == 1 else None,
+                            save_models=args.save_models)
         with RichProgress(model) as progress:
-            result = run_cv(request, fold=args.fold, overwrite=args.overwrite, callbacks=[progress])
+            result = run_cv(request, fold=args.fold, overwrite=args.overwrite, callbacks=[progress, *trackers])
         results.append(result)
         _print_summary(result, args)
     if len(results) > 1:
@@ -122,7 +135,10 @@ def _leaderboard(args) -> int:
 
     comp = load_competition(args.competition)  # a typo fails here, naming the close one
     data = getattr(args, "data", None)
-    rows = leaderboard_rows(args.competition, data if data in ("full", "sample") else None)
+    skipped: list[str] = []
+    rows = leaderboard_rows(args.competition, data if data in ("full", "sample") else None, skipped=skipped)
+    for line in skipped:
+        note(line)
     label = get_metric(comp.metric).label
     cols = [Col("run", 0, "left"), Col("model", 4, "left"), Col("view", 4, "left"), Col("data", 5, "left"),
             Col("folds", 3), Col(f"CV {label}", 0, key="cv"), Col("±", 2, key="cv_std"), Col("macro-F1", 3, key="macro_f1"),

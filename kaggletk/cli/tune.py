@@ -8,6 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kaggletk.callbacks import TrialInfo
 from kaggletk.cli._common import Notes, add_command, add_data, add_device, err, out
+from kaggletk.cli._ray import add_ray_options, optimizer_from
 from kaggletk.cli._tables import Col, fitted_table, print_table
 from kaggletk.models import MODELS
 from kaggletk.tune._study import PRUNERS
@@ -40,6 +41,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, help="seed of the TPE sampler (reproducible single-worker studies)")
     p.add_argument("--heartbeat", type=int, default=60, metavar="S",
                    help="seconds between a worker's heartbeats; a killed worker's trial is retried after 2xS")
+    add_ray_options(p, workers=True)
 
     p = add_command(
         sub, "sweep", _sweep, "train one model over a grid of one parameter, with replicates (for error-bar plots)",
@@ -106,7 +108,7 @@ def _tune(args) -> int:
                           heartbeat_seconds=args.heartbeat)
     progress = TrialProgress()
     try:
-        result = run_tune(_request(args), options, callbacks=[progress])
+        result = run_tune(_request(args), options, callbacks=[progress], optimizer=optimizer_from(args))
     finally:
         progress.stop()
     label = get_metric(result.metric).label

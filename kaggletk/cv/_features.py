@@ -24,6 +24,7 @@ class FoldFeatures:
         self.view, self.dataset, self.callbacks = view, dataset, list(callbacks)
         self._all: tuple[np.ndarray, np.ndarray] | None = None
         self._parts: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+        self.fitted_view: View = view  # the view as fitted for the last fold (its state is saved beside the fold's model)
 
     def for_fold(self, fit_idx: np.ndarray, *other_idx: np.ndarray) -> tuple[np.ndarray, ...]:
         """Features of the fit rows, of each other row set, then of the test set; a fitted view learns from the fit rows only."""
@@ -32,6 +33,7 @@ class FoldFeatures:
             if self._all is None:
                 self._all = stateless_features(self.view, d, self.callbacks)
             train, test = self._all
+            self.fitted_view = self.view
             return (train[fit_idx], *(train[idx] for idx in other_idx), test)
         if self._parts is None:
             self._parts = {key: stateless_features(part, d, self.callbacks) for key, part in self.view.stateless_parts().items()}
@@ -41,6 +43,7 @@ class FoldFeatures:
 
         fit_rows = rows(fit_idx)
         fitted = copy.deepcopy(self.view).fit(*fit_rows)  # the view as configured, parts and all, fitted afresh per fold
+        self.fitted_view = fitted
         test_parts = {key: test for key, (_, test) in self._parts.items()}
         return (fitted.transform(*fit_rows), *(fitted.transform(*rows(idx)) for idx in other_idx),
                 fitted.transform(d.test_images, test_parts))

@@ -56,7 +56,7 @@ def fold_rows(setup: RunSetup, fold: int, model: Model) -> tuple[np.ndarray, np.
 
 def fit_fold(setup: RunSetup, fold: int, features: FoldFeatures, *, params: dict[str, Any] | None = None,
              seed: int | None = None, callbacks: Sequence[Any] = (), predict_test: bool = True,
-             check_chance: bool = True, checkpoint_dir: Any = None) -> FoldOutcome:
+             check_chance: bool = True, checkpoint_dir: Any = None, save_model: bool = False) -> FoldOutcome:
     """Train the setup's model on the training part of ``fold`` and predict its held-out part (and the test set).
 
     Parameters
@@ -69,6 +69,11 @@ def fit_fold(setup: RunSetup, fold: int, features: FoldFeatures, *, params: dict
     check_chance : bool
         Raise ``KaggletkError`` when the held-out accuracy is at chance level (a diverged model);
         tuning turns it off and records the trial's bad score instead.
+    checkpoint_dir : optional
+        Where a resumable model (the Keras nets) keeps its state after every epoch.
+    save_model : bool
+        Serialise the fitted model (its library's own format) and the view's fitted state into
+        ``outcome.extra["files"]`` (file name -> bytes) for the driver to write beside the fold.
     """
     y = setup.dataset.y
     model = setup.new_model((setup.request.seed if seed is None else seed) + fold, params)
@@ -95,6 +100,27 @@ def fit_fold(setup: RunSetup, fold: int, features: FoldFeatures, *, params: dict
             f"{setup.model_cls.name} fold {fold}: validation accuracy {scores['accuracy']:.1%} is at chance level ({chance:.1%}): "
             "the model diverged or learned nothing; lower learning_rate (and num_leaves for lgbm) and rerun"
         )
-    return FoldOutcome(fold, fit_idx, valid_idx, stop_idx, oof, test, scores, features_seconds, fit_seconds, predict_seconds,
-                       model)
+    outcome = FoldOutcome(fold, fit_idx, valid_idx, stop_idx, oof, test, scores, features_seconds, fit_seconds,
+                          predict_seconds, model)
+    if save_model:
+        outcome.extra["files"] = saved_files(model, features.fitted_view, fold)
+    return outcome
+
+
+def saved_files(model: Model, view, fold: int) -> dict[str, bytes]:
+    """The fitted model and the view's fitted state of ``fold`` as file name -> bytes (no pickle: library formats, .npz)."""
+    import io
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="kaggletk-model-") as tmp:
+        try:
+            files = model.save(Path(tmp), f"fold-{fold}.model")
+        except NotImplementedError:  # an adapter whose library has no safe format in kaggletk: its runs keep no models
+            return {}
+        out = {entry["file"]: (Path(tmp) / entry["file"]).read_bytes() for entry in files.values()}
+    buffer = io.BytesIO()
+    np.savez(buffer, **view.state())
+    out[f"fold-{fold}.view.npz"] = buffer.getvalue()
+    return out
 

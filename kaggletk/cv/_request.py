@@ -43,6 +43,9 @@ class CvRequest:
         Seed of the models (fold ``i`` uses ``seed + i``); the folds have their own.
     name : str, optional
         Run name; default ``<model>-<view>[-tuned][-sample]``.
+    save_models : bool
+        Keep each fold's fitted model (its library's own format) and view state beside the fold,
+        for ``kaggletk predict --images`` and ``kaggletk.predict(run, images)``; default True.
     """
 
     competition: str
@@ -57,6 +60,7 @@ class CvRequest:
     data: str = "auto"
     seed: int = 0
     name: str | None = None
+    save_models: bool = True
 
 
 @dataclass

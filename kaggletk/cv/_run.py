@@ -1,24 +1,31 @@
-"""``run_cv``: train one model per fold over the saved folds, writing each fold as it finishes.
+"""``run_cv`` and ``run_grid``: train one model per fold over the saved folds, writing each fold as it finishes.
 
-An interrupted run resumes at the first missing fold; a fold file that fails its checksum is
-trained again; when every fold is there, the out-of-fold and test matrices are assembled (again,
-if a final array was lost or changed) and scored.
+``run_grid`` opens every run of a grid of requests first (each request validated, each run's lock
+taken by this process), hands all their missing folds to one executor at once, writes each fold
+into its run as it returns, then finishes every run; ``run_cv`` is the grid of one request. An
+interrupted run resumes at the first missing fold; a fold file that fails its checksum is trained
+again; when every fold is there, the out-of-fold and test matrices are assembled (again, if a
+final array was lost or changed) and scored.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import shutil
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kaggletk._faults import crash_point
-from kaggletk._io import sha256_file, write_json
+from kaggletk._io import sha256_file, write_bytes, write_json
 from kaggletk._versions import library_versions
 from kaggletk.callbacks import Callback, CallbackList, RunInfo
-from kaggletk.cv._executor import Executor, SerialExecutor
+from kaggletk.cv._executor import Executor, RunJob, SerialExecutor
 from kaggletk.cv._fold import FoldOutcome
 from kaggletk.cv._request import CvRequest, RunSetup, prepare
 from kaggletk.errors import KaggletkError
@@ -57,39 +64,102 @@ def run_cv(request: CvRequest, *, fold: int | None = None, overwrite: bool = Fal
     -------
     CvResult with the stored ``Run``.
     """
+    return run_grid([request], fold=fold, overwrite=overwrite, callbacks=[callbacks], executor=executor, ws=ws)[0]
+
+
+def run_grid(requests: Sequence[CvRequest], *, fold: int | None = None, overwrite: bool = False,
+             callbacks: Sequence[Sequence[Any]] = (), executor: Executor | None = None,
+             ws: Workspace | None = None) -> list[CvResult]:
+    """Cross-validate several requests (models x views) as one grid: every missing fold of every run at once.
+
+    Every request is validated before any training, and each run is held (its lock taken by this
+    process) for the whole call. With a ``RayExecutor`` the folds of all runs train concurrently on
+    the cluster; with the default they train one after another, run by run.
+
+    Parameters
+    ----------
+    requests : sequence of CvRequest
+        One run each; two requests may not name the same run.
+    fold : int, optional
+        Train only this fold of each run.
+    overwrite : bool
+        Discard existing runs of the same names and train their folds again.
+    callbacks : sequence of sequences, optional
+        ``callbacks[i]`` observe run ``i`` (as ``run_cv``'s ``callbacks``); default none.
+    executor : Executor, optional
+        Where folds train; default one after another in this process.
+
+    Returns
+    -------
+    list of CvResult, one per request, in order.
+    """
     ws = ws or workspace()
-    observers = CallbackList(c for c in callbacks if isinstance(c, Callback))
-    setup = prepare(request, ws, observers.callbacks)
-    folds = setup.folds
-    if fold is not None and not 0 <= fold < folds.n_splits:
-        raise KaggletkError(f"--fold {fold}: folds are numbered 0..{folds.n_splits - 1}")
-    folder = run_folder(request.competition, setup.run_name, ws)
-    with run_lock(folder):
-        manifest = _open_manifest(folder, _new_manifest(setup), overwrite)
-        todo = [fold] if fold is not None else list(range(folds.n_splits))
-        result = CvResult(run=Run(setup.run_name, folder, manifest))
-        result.skipped_folds = [f for f in todo if f in manifest.folds]
-        missing = [f for f in todo if f not in manifest.folds]
-        observers.on_run_begin(RunInfo(setup.run_name, request.model, setup.view, folds.n_splits, tuple(missing),
-                                       tuple(sorted(manifest.folds)), setup.model_cls.step_unit))
+    per_run = list(callbacks) or [()] * len(requests)
+    if len(per_run) != len(requests):
+        raise ValueError(f"callbacks: give one sequence per request ({len(requests)}), got {len(per_run)}")
+    observers = [CallbackList(c for c in run_callbacks if isinstance(c, Callback)) for run_callbacks in per_run]
+    setups = [prepare(request, ws, obs.callbacks) for request, obs in zip(requests, observers)]
+    for setup in setups:
+        if fold is not None and not 0 <= fold < setup.folds.n_splits:
+            raise KaggletkError(f"--fold {fold}: folds are numbered 0..{setup.folds.n_splits - 1}")
+    folders = [run_folder(setup.request.competition, setup.run_name, ws) for setup in setups]
+    twice = [folder for i, folder in enumerate(folders) if folder in folders[:i]]
+    if twice:
+        raise KaggletkError(f"run {twice[0].name} is asked for twice in one grid; give the requests other names")
+    with contextlib.ExitStack() as held:
+        runs = []
+        for setup, folder, obs in zip(setups, folders, observers):
+            held.enter_context(run_lock(folder))
+            runs.append(_OpenRun(setup, folder, fold, overwrite, obs))
+        for run in runs:
+            run.begin()
+        (executor or SerialExecutor()).run([RunJob(run.setup, run.missing, run.write, run_callbacks, run.checkpoint_dir)
+                                            for run, run_callbacks in zip(runs, per_run)])
+        results = [run.finish(ws) for run in runs]
+    for run, result in zip(runs, results):
+        run.observers.on_run_end(result.run)
+    return results
 
-        def on_done(outcome: FoldOutcome) -> None:
-            crash_point("fold-trained")
-            manifest.folds[outcome.fold] = _write_fold(folder, outcome)
-            crash_point("fold-file-written")
-            manifest.device = setup.device
-            manifest.precision = getattr(outcome.model, "precision_", None)
-            save_manifest(folder, manifest)
-            result.ran_folds.append(outcome.fold)
-            observers.on_fold_end(outcome.fold, {**outcome.scores, "fit_seconds": outcome.fit_seconds,
-                                                 "features_seconds": outcome.features_seconds})
 
-        (executor or SerialExecutor()).run(setup, missing, on_done, callbacks)
-        if len(manifest.folds) == folds.n_splits and not manifest.complete:
-            _finish(folder, manifest, setup)
-        result.run = load_run(request.competition, setup.run_name, ws)
-    observers.on_run_end(result.run)
-    return result
+class _OpenRun:
+    """A run held by this process: its manifest opened (or made), each fold written as it arrives, then finished."""
+
+    def __init__(self, setup: RunSetup, folder: Path, fold: int | None, overwrite: bool, observers: CallbackList):
+        self.setup, self.folder, self.observers = setup, folder, observers
+        self.manifest = _open_manifest(folder, _new_manifest(setup), overwrite)
+        todo = [fold] if fold is not None else list(range(setup.folds.n_splits))
+        self.result = CvResult(run=Run(setup.run_name, folder, self.manifest),
+                               skipped_folds=[f for f in todo if f in self.manifest.folds])
+        self.missing = [f for f in todo if f not in self.manifest.folds]
+
+    def begin(self) -> None:
+        setup = self.setup
+        self.observers.on_run_begin(RunInfo(setup.run_name, setup.request.model, setup.view, setup.folds.n_splits,
+                                            tuple(self.missing), tuple(sorted(self.manifest.folds)), setup.model_cls.step_unit))
+
+    def checkpoint_dir(self, fold: int) -> Path:
+        """Where fold ``fold`` keeps its per-epoch state while it trains (removed once the fold is written)."""
+        return self.folder / f".fold-{fold}.checkpoint"
+
+    def write(self, outcome: FoldOutcome) -> None:
+        """Write one trained fold and the manifest naming it; the observers hear ``on_fold_end``."""
+        crash_point("fold-trained")
+        self.manifest.folds[outcome.fold] = _write_fold(self.folder, outcome)
+        crash_point("fold-file-written")
+        self.manifest.device = getattr(outcome.model, "device_", self.setup.device)
+        self.manifest.precision = getattr(outcome.model, "precision_", None)
+        save_manifest(self.folder, self.manifest)
+        shutil.rmtree(self.checkpoint_dir(outcome.fold), ignore_errors=True)
+        self.result.ran_folds.append(outcome.fold)
+        self.observers.on_fold_end(outcome.fold, {**outcome.scores, "fit_seconds": outcome.fit_seconds,
+                                                  "features_seconds": outcome.features_seconds})
+
+    def finish(self, ws: Workspace) -> CvResult:
+        """Assemble and score the final arrays once every fold is there; the result holds the run as stored."""
+        if len(self.manifest.folds) == self.setup.folds.n_splits and not self.manifest.complete:
+            _finish(self.folder, self.manifest, self.setup)
+        self.result.run = load_run(self.setup.request.competition, self.setup.run_name, ws)
+        return self.result
 
 
 def _new_manifest(setup: RunSetup) -> RunManifest:
@@ -134,8 +204,10 @@ def _open_manifest(folder, fresh: RunManifest, overwrite: bool) -> RunManifest:
         if not differing and not overwrite:
             _verify(folder, old)
             return old
-        for stale in [*folder.glob("fold-*.npz"), *folder.glob("history-*.json"), *folder.glob("*.npy")]:
+        for stale in [p for p in (*folder.glob("fold-*"), *folder.glob("history-*.json"), *folder.glob("*.npy")) if p.is_file()]:
             stale.unlink()
+        for checkpoint in folder.glob(".fold-*.checkpoint"):
+            shutil.rmtree(checkpoint, ignore_errors=True)
     save_manifest(folder, fresh)
     return fresh
 
@@ -154,9 +226,12 @@ def _verify(folder, manifest: RunManifest) -> None:
 
 
 def _write_fold(folder, outcome: FoldOutcome) -> FoldEntry:
+    saved = _write_models(folder, outcome.extra.pop("files", None) or {})
     file_name, digest = save_fold(folder, outcome.fold, outcome.valid_idx, outcome.oof, outcome.test)
     if outcome.model.history_:
         write_json(folder / f"history-{outcome.fold}.json", outcome.model.history_)
+    if saved:
+        outcome.extra["model"] = saved
     return FoldEntry(
         scores=outcome.scores, n_fit=int(len(outcome.fit_idx)),
         n_stop=int(len(outcome.stop_idx)) if outcome.stop_idx is not None else 0, n_valid=int(len(outcome.valid_idx)),
@@ -164,6 +239,16 @@ def _write_fold(folder, outcome: FoldOutcome) -> FoldEntry:
         predict_seconds=outcome.predict_seconds, best_iteration=outcome.model.best_iteration_,
         host=outcome.extra.get("host") or platform.node(), extra={k: v for k, v in outcome.extra.items() if k != "host"},
     )
+
+
+def _write_models(folder: Path, files: dict[str, bytes]) -> dict[str, dict[str, str]]:
+    """Write a fold's saved model files (each whole or not at all) and name them by role with their sha256."""
+    roles = {}
+    for name, data in sorted(files.items()):
+        write_bytes(folder / name, data)
+        role = "view" if name.endswith(".view.npz") else "meta" if name.endswith(".json") else "model"
+        roles[role] = {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
+    return roles
 
 
 def _finish(folder, manifest: RunManifest, setup: RunSetup) -> None:

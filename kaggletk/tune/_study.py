@@ -9,7 +9,8 @@ when it holds ``trials`` finished (complete or pruned) trials. The best paramete
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,11 +127,35 @@ def trial_info(trial, metric, finished: int) -> TrialInfo:
                      trial.user_attrs.get("wall_seconds"), finished)
 
 
+class Optimizer(ABC):
+    """Where a study's trials run: in this process (``LocalOptimizer``), or on Ray actors (``kaggletk.tune._ray.RayOptimizer``)."""
+
+    @abstractmethod
+    def optimize(self, study, objective: CvObjective, n_trials: int, options: TuneOptions, url: str,
+                 on_trial: Callable[[Any, Any], None]) -> None:
+        """Run ``n_trials`` more trials of ``study`` (stored at ``url``), fewer if ``options.timeout`` passes first.
+
+        ``on_trial(study, trial)`` is called in this process for each trial that finishes.
+        """
+
+
+class LocalOptimizer(Optimizer):
+    """Trials one after another in this process; other processes sharing the storage may run the same study."""
+
+    def optimize(self, study, objective, n_trials, options, url, on_trial):
+        import optuna
+
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        study.optimize(objective, n_trials=n_trials, timeout=options.timeout,
+                       callbacks=[optuna.study.MaxTrialsCallback(options.trials, states=states), on_trial], gc_after_trial=True)
+
+
 def run_tune(request: CvRequest, options: TuneOptions = TuneOptions(), *, callbacks: Sequence[Callback] = (),
-             ws: Workspace | None = None) -> TuneResult:
+             optimizer: Optimizer | None = None, ws: Workspace | None = None) -> TuneResult:
     """Tune ``request.model`` on ``request.competition``; save the best parameters for ``kaggletk cv --params tuned``.
 
     ``request.params`` are fixed parameters under the searched ones (e.g. ``{"epochs": 10}``).
+    ``optimizer`` runs the trials (default: in this process; ``RayOptimizer``: workers on a Ray cluster).
     """
     import optuna
 
@@ -138,6 +163,10 @@ def run_tune(request: CvRequest, options: TuneOptions = TuneOptions(), *, callba
     observers = CallbackList(callbacks)
     if options.trials < 1:
         raise KaggletkError(f"--trials {options.trials}: must be at least 1")
+    if options.timeout is not None and not options.timeout > 0:
+        raise KaggletkError(f"--timeout {options.timeout:g}: give a positive number of seconds, or leave it out (no limit)")
+    if options.replicates < 0:
+        raise KaggletkError(f"--replicates {options.replicates}: must be 0 or more")
     pruner = PRUNERS.get(options.pruner)()
     setup = prepare(request, ws, observers.callbacks)
     comp = request.competition
@@ -170,10 +199,7 @@ def run_tune(request: CvRequest, options: TuneOptions = TuneOptions(), *, callba
         observers.on_trial_end(trial_info(trial, objective.metric, _finished(study_)))
 
     if done < options.trials:
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-        the_study.optimize(objective, n_trials=options.trials - done, timeout=options.timeout,
-                           callbacks=[optuna.study.MaxTrialsCallback(options.trials, states=states), on_trial],
-                           gc_after_trial=True)
+        (optimizer or LocalOptimizer()).optimize(the_study, objective, options.trials - done, options, url, on_trial)
     else:
         observers.on_note(f"study {name} already holds {done} finished trials (asked for {options.trials}); nothing to run")
     completed = [t for t in the_study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]

@@ -65,6 +65,27 @@ def test_cv_killed_at_any_point_reruns_to_the_same_oof(project, reference, point
     np.testing.assert_array_equal(run.test(), reference[1])
 
 
+def test_a_keras_fold_killed_between_epochs_resumes_at_the_next_epoch_with_the_same_model(project):
+    """A long fold is not started again: the rerun loads the epoch-2 checkpoint and ends where an uninterrupted fit ends."""
+    argv = ["cv", "fashion_mnist", "--model", "mlp", "--data", "sample", "--folds", "2", "--fold", "0",
+            "--params", '{"epochs": 4, "patience": null, "schedule": "cosine"}']
+    whole = _kaggletk(project, *argv, "--name", "whole")
+    assert whole.returncode == 0, whole.stderr
+    killed = _kaggletk(project, *argv, "--name", "cut", env={"KAGGLETK_CRASH_AT": "epoch-saved:2"})
+    assert killed.returncode == -signal.SIGKILL
+    folder = project / "oof" / "fashion_mnist" / "cut"
+    meta = folder / ".fold-0.checkpoint" / "checkpoint.json"
+    assert meta.exists() and '"epoch": 1' in meta.read_text()  # epochs 0 and 1 were saved
+    rerun = _kaggletk(project, *argv, "--name", "cut")
+    assert rerun.returncode == 0, rerun.stderr
+    assert not (folder / ".fold-0.checkpoint").exists()
+    cut, full = load_run("fashion_mnist", "cut"), load_run("fashion_mnist", "whole")
+    assert len(cut.history(0)["loss"]) == 4
+    np.testing.assert_allclose(cut.history(0)["loss"], full.history(0)["loss"], rtol=1e-5)
+    np.testing.assert_allclose(np.load(folder / cut.manifest.folds[0].file)["oof"],
+                               np.load(full.folder / full.manifest.folds[0].file)["oof"], atol=1e-5)
+
+
 def test_cv_killed_mid_fold_from_outside_resumes(project, reference):
     env = dict(os.environ, KAGGLETK_HOME=str(project))
     # Random forest folds take a few seconds: long enough to be killed inside one.

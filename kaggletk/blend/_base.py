@@ -50,6 +50,7 @@ class BlendOutput:
     oof: np.ndarray  # (n_train, C) float32, out-of-fold: row i never influenced the fit that scored it
     test: np.ndarray  # (n_test, C) float32
     details: dict[str, Any] = field(default_factory=dict)  # weights, coefficients... for the manifest and report
+    files: dict[str, bytes] = field(default_factory=dict)  # fitted level-2 models (file name -> bytes), to predict new images
 
 
 class BlendMethod(ABC):

@@ -12,6 +12,7 @@ import numpy as np
 
 from kaggletk.blend._base import BlendInput, BlendMethod, BlendOutput
 from kaggletk._registry import Registry
+from kaggletk.errors import KaggletkError
 
 def features(stack: np.ndarray, log_odds: bool) -> np.ndarray:
     """(R, n, C) probabilities -> (n, R*C) level-2 features."""
@@ -45,7 +46,7 @@ STACKERS.register("lgbm", _lgbm)
 
 def _proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:
     proba = model.predict_proba(X)
-    classes = model.classes_ if hasattr(model, "classes_") else model[-1].classes_
+    classes = model.classes_ if hasattr(model, "classes_") else model[-1].classes_  # a Pipeline's last step
     full = np.zeros((len(X), n_classes))
     full[:, classes] = proba
     return full
@@ -66,6 +67,7 @@ class StackBlend(BlendMethod):
         oof = np.zeros((X.shape[0], n_classes))
         test = np.zeros((X_test.shape[0], n_classes))
         reliance = np.zeros(data.oof.shape[0])
+        files: dict[str, bytes] = {}
         # One BLAS thread: the problem is small per call, and more threads thrash beside OpenMP libraries.
         with threadpool_limits(limits=1, user_api="blas"):
             for fold in range(data.folds.n_splits):
@@ -74,11 +76,12 @@ class StackBlend(BlendMethod):
                 oof[held] = _proba(model, X[held], n_classes)
                 test += _proba(model, X_test, n_classes)
                 reliance += _reliance(model, data.oof.shape[0])
+                files[f"stack-{fold}.{'skops' if self.stacker == 'logreg' else 'txt'}"] = dump_stacker(model)
         test /= data.folds.n_splits
         details = {"stacker": self.stacker, "log_odds": self.log_odds}
         if reliance.sum() > 0:
             details["weights"] = {n: float(w) for n, w in zip(data.names, reliance / reliance.sum())}
-        return BlendOutput(oof.astype(np.float32), test.astype(np.float32), details)
+        return BlendOutput(oof.astype(np.float32), test.astype(np.float32), details, files)
 
 
 def _reliance(model, n_runs: int) -> np.ndarray:
@@ -88,3 +91,50 @@ def _reliance(model, n_runs: int) -> np.ndarray:
         return importance.reshape(n_runs, -1).sum(axis=1)
     coef = np.abs(model[-1].coef_)
     return coef.reshape(coef.shape[0], n_runs, -1).mean(axis=(0, 2))
+
+
+def dump_stacker(model) -> bytes:
+    """A fitted level-2 model as bytes, without pickle: scikit-learn's through skops, LightGBM's as its text model."""
+    if hasattr(model, "booster_"):
+        import json
+
+        return json.dumps({"classes": [int(c) for c in model.classes_], "model": model.booster_.model_to_string()}).encode()
+    import skops.io as sio
+
+    return sio.dumps(model)
+
+
+class _LoadedBooster:
+    def __init__(self, data: bytes):
+        import json
+
+        import lightgbm as lgb
+
+        saved = json.loads(data)
+        self.classes_ = np.array(saved["classes"])
+        self.booster = lgb.Booster(model_str=saved["model"])
+
+    def predict_proba(self, X):
+        return self.booster.predict(X)
+
+
+def load_stacker(path) -> object:
+    """A level-2 model written by ``dump_stacker`` (scikit-learn and NumPy types only, for skops files)."""
+    from pathlib import Path
+
+    data = Path(path).read_bytes()
+    if Path(path).suffix == ".txt":
+        return _LoadedBooster(data)
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(data=data)
+    foreign = [t for t in untrusted if not t.startswith(("sklearn.", "numpy."))]
+    if foreign:
+        raise KaggletkError(f"{path}: holds types kaggletk does not load ({', '.join(foreign[:3])}); refusing it")
+    return sio.loads(data, trusted=untrusted)
+
+
+def predict_stack(models: list, stack: np.ndarray, log_odds: bool, n_classes: int) -> np.ndarray:
+    """The mean of the fold level-2 models' probabilities for the runs' probabilities ``stack`` (R, n, C)."""
+    X = features(stack, log_odds)
+    return (sum(_proba(m, X, n_classes) for m in models) / len(models)).astype(np.float32)

@@ -28,11 +28,16 @@ def register(sub) -> None:
     p.add_argument("--wide", action="store_true", help="every column of the table, however wide the terminal")
     add_data(p, "which data's runs --all takes")
 
-    p = add_command(sub, "predict", _predict, "write the submission file of one run or blend",
-                    "  kaggletk predict fashion_mnist --run cnn-image\n  kaggletk predict sign_mnist --run blend-auto --name final")
+    p = add_command(sub, "predict", _predict, "write the submission file of a run or blend, or predict new images with its saved models",
+                    "  kaggletk predict fashion_mnist --run cnn-image\n  kaggletk predict sign_mnist --run blend-auto --name final\n"
+                    "  kaggletk predict fashion_mnist --run cnn-image --images new.csv --out new-proba.csv   # new images: a CSV or a folder")
     p.add_argument("competition", metavar="COMP")
     p.add_argument("--run", required=True, metavar="RUN", help="a run or blend name (`kaggletk leaderboard COMP` lists them)")
     p.add_argument("--name", metavar="NAME", help="file name under submissions/<comp>/ (default: the run name)")
+    p.add_argument("--images", type=Path, metavar="CSV|DIR",
+                   help="new images (a CSV with pixel columns, or a folder of PNG/JPEG files) for the run's saved fold models")
+    p.add_argument("--out", type=Path, metavar="FILE", help="with --images: where to write (default: <images>.predictions.csv)")
+    p.add_argument("--proba", action="store_true", help="with --images: one probability column per class beside the label")
 
     p = add_command(sub, "validate", _validate, "check a submission CSV (columns, rows, IDs, labels) and name the first bad row",
                     "  kaggletk validate sign_mnist submissions/sign_mnist/blend-auto.csv")
@@ -89,10 +94,35 @@ def _blend(args) -> int:
 
 
 def _predict(args) -> int:
+    if args.images is not None:
+        return _predict_images(args)
     from kaggletk.submission import predict_run
 
     path = predict_run(args.competition, args.run, args.name)
     out.print(f"submission: {path}")
+    return 0
+
+
+def _predict_images(args) -> int:
+    import numpy as np
+
+    from kaggletk._io import write_text
+    from kaggletk.data import load_dataset
+    from kaggletk.inference import predict_images
+    from kaggletk.store import load_run
+
+    run = load_run(args.competition, args.run)
+    proba = predict_images(run, args.images)
+    comp = load_dataset(args.competition, run.manifest.data).competition
+    labels = comp.to_label(proba.argmax(axis=1))
+    header = ["row", "label"] + ([f"p_{v}" for v in comp.labels] if args.proba else [])
+    lines = [",".join(header)] + [",".join([str(i), str(v), *((f"{p:.6g}" for p in row) if args.proba else ())])
+                                  for i, (v, row) in enumerate(zip(labels, proba))]
+    path = args.out or Path(f"{args.images}.predictions.csv")
+    write_text(path, "\n".join(lines) + "\n")
+    counts = ", ".join(f"{v} {n}" for v, n in zip(*np.unique(labels, return_counts=True)))
+    out.print(f"{len(labels)} images predicted by {run.name} ({run.n_folds} fold models averaged): {counts}")
+    out.print(f"predictions: {path}")
     return 0
 
 

@@ -20,9 +20,11 @@ held-out rows it scores (``tests/test_model_contract.py`` checks both for every 
 from __future__ import annotations
 
 import difflib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -132,6 +134,37 @@ class Model(ABC):
     @abstractmethod
     def _predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities (n, n_classes); ``predict_proba`` normalises them."""
+
+    def _save_model(self, stem: Path) -> Path:
+        """Write the fitted library model in the library's own format at ``stem`` + its extension; return the path.
+
+        By default a scikit-learn estimator in ``model_`` is written with ``skops`` (no pickle); an
+        adapter of another library overrides this (and ``_load_model``), or its runs keep no models.
+        """
+        from sklearn.base import BaseEstimator
+
+        if not isinstance(getattr(self, "model_", None), BaseEstimator):
+            raise NotImplementedError(f"{self.name} cannot save its fitted model")
+        import skops.io as sio
+
+        from kaggletk._io import write_bytes
+
+        path = Path(f"{stem}.skops")
+        write_bytes(path, sio.dumps(self.model_))
+        return path
+
+    def _load_model(self, path: Path) -> None:
+        """Read a model written by ``_save_model`` into ``model_`` (by default a scikit-learn ``.skops`` file)."""
+        if Path(path).suffix != ".skops":
+            raise NotImplementedError(f"{self.name} cannot load a saved model")
+        import skops.io as sio
+
+        data = Path(path).read_bytes()
+        untrusted = sio.get_untrusted_types(data=data)
+        foreign = [t for t in untrusted if not t.startswith(("sklearn.", "numpy."))]
+        if foreign:  # only scikit-learn's and NumPy's own types are ever rebuilt: no code of the file's choosing
+            raise KaggletkError(f"{path}: holds types kaggletk does not load ({', '.join(foreign[:3])}); refusing it")
+        self.model_ = sio.loads(data, trusted=untrusted)
 
     @classmethod
     def _stops_early(cls, params: dict[str, Any]) -> bool:
@@ -267,6 +300,55 @@ class Model(ABC):
             self._callback_error = exc
             raise
 
+    # ------------------------------------------------------------------ saved models (inference after a run)
+
+    def save(self, folder: Path, stem: str) -> dict[str, dict[str, str]]:
+        """Write the fitted model in its library's own safe format, and what rebuilds it, under ``folder``.
+
+        Returns the files by role (``model``, ``meta``), each ``{"file", "sha256"}``, for a manifest.
+        Nothing is pickled: Keras ``.keras``, XGBoost UBJSON, LightGBM text, scikit-learn ``skops``.
+        """
+        from kaggletk._io import sha256_file, write_json
+
+        if not hasattr(self, "classes_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        model_path = self._save_model(folder / stem)
+        meta_path = folder / f"{stem}.json"
+        write_json(meta_path, {"model": self.name, "params": self.params, "n_classes": self.n_classes_, "seed": self.seed,
+                               "precision": getattr(self, "precision_", self.precision), "metric": self.metric,
+                               "best_iteration": self.best_iteration_})
+        return {role: {"file": path.name, "sha256": sha256_file(path)} for role, path in (("model", model_path),
+                                                                                          ("meta", meta_path))}
+
+    @classmethod
+    def load(cls, folder: Path, files: dict[str, dict[str, str]], device: str = "auto") -> Model:
+        """A fitted model from the files ``save`` wrote, each checked against its sha256 first (a changed file is refused)."""
+        from kaggletk._io import read_json, sha256_file
+        from kaggletk.models._device import resolve_device
+
+        folder = Path(folder)
+        for role, entry in files.items():
+            path = folder / entry["file"]
+            if not path.exists():
+                raise KaggletkError(f"{path}: the saved {role} of this fold is missing; train the run again (--overwrite)")
+            if sha256_file(path) != entry["sha256"]:
+                raise KaggletkError(f"{path}: changed since it was saved (checksum differs from the manifest); refusing to "
+                                    "load it: train the run again (--overwrite)")
+        meta = read_json(folder / files["meta"]["file"])
+        if meta.get("model") != cls.name:
+            raise KaggletkError(f"{folder / files['meta']['file']}: a saved {meta.get('model')} model, not {cls.name}")
+        model = cls(meta["params"], n_classes=meta["n_classes"], device=device, seed=meta["seed"], metric=meta.get("metric"))
+        model.n_classes_ = int(meta["n_classes"])
+        model.classes_ = np.arange(model.n_classes_)
+        model.device_ = resolve_device(device, cls.name, cls.supports_gpu)
+        model.precision_ = meta.get("precision")
+        model.best_iteration_ = meta.get("best_iteration")
+        model.history_ = {}
+        model._load_model(folder / files["model"]["file"])
+        return model
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, ndarray of shape (n, n_classes), float32, rows summing to 1."""
         if not hasattr(self, "classes_"):
@@ -303,6 +385,8 @@ class Model(ABC):
         known = cls.known_params() if cls.pass_through_params else set(defaults)
         ranges = cls.param_ranges()
         for key, value in params.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise KaggletkError(f"--params: {key!r} for model {cls.name} is {value!r}; give a finite number")
             if known is not None and key not in known and key not in defaults:
                 # the documented names first (an adapter's defaults), then every name the library knows
                 close = (difflib.get_close_matches(key, sorted(defaults), n=1)

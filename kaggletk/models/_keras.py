@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kaggletk.models._base import Model, Range
+from kaggletk.models._checkpoint import EpochCheckpoint, epoch_batches
 
 
 @contextlib.contextmanager
@@ -98,6 +100,11 @@ class KerasModel(Model):
     on the stopping rows' loss, best weights restored), ``schedule`` (``plateau``: ReduceLROnPlateau;
     ``cosine``: cosine decay over ``epochs``), ``tta`` (test-time augmentation in predict_proba),
     ``deterministic`` (TensorFlow's deterministic ops, for reproducible CPU runs).
+
+    Each epoch sees the rows in an order fixed by (seed, epoch) (``epoch_batches``); with a
+    ``checkpoint_dir`` the fit is saved after every epoch and a fit started again resumes after the
+    last finished one, ending with the model an uninterrupted fit would have (early stopping's
+    patience restarts on resume).
     """
 
     supports_gpu = True
@@ -172,12 +179,34 @@ class KerasModel(Model):
                     callbacks.append(keras.callbacks.ReduceLROnPlateau(
                         monitor="val_loss", factor=0.5, patience=max(1, (p.get("patience") or 2) // 2), min_lr=1e-5))
             callbacks += list(native_callbacks)
+            start = 0
+            checkpoint = EpochCheckpoint(checkpoint_dir) if checkpoint_dir is not None else None
+            if checkpoint is not None:
+                start, self.history_ = checkpoint.restore(model)
+                callbacks.append(checkpoint.callback(keras, self))
             self._begin(epochs)
-            model.fit(X, y.astype(np.int32), validation_data=(X_stop, y_stop.astype(np.int32)) if X_stop is not None else None,
-                      epochs=epochs, batch_size=p["batch_size"], callbacks=callbacks, verbose=0, shuffle=True)
+            if start < epochs:
+                model.fit(epoch_batches(X, y, int(p["batch_size"]), self.seed, start, epochs), epochs=epochs,
+                          initial_epoch=start, steps_per_epoch=steps_per_epoch,
+                          validation_data=(X_stop, y_stop.astype(np.int32)) if X_stop is not None else None,
+                          callbacks=callbacks, verbose=0, shuffle=False)
+            if checkpoint is not None:
+                checkpoint.clear()
         self.model_ = model
         losses = self.history_.get("val_loss") or self.history_.get("loss") or [0.0]
         self.best_iteration_ = int(np.argmin(losses))
+
+    def _save_model(self, stem):
+        path = Path(f"{stem}.keras")
+        tmp = path.with_name(f".{path.stem}.tmp.keras")
+        self.model_.save(tmp)
+        os.replace(tmp, path)
+        return path
+
+    def _load_model(self, path):
+        keras = import_keras()
+        with self._device_scope():  # safe_mode: a saved model cannot run code of its own (no Lambda layers)
+            self.model_ = keras.models.load_model(path, compile=False, safe_mode=True)
 
     def _predict_proba(self, X):
         p = self.resolved_params()

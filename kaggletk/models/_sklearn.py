@@ -22,6 +22,14 @@ class SklearnModel(Model):
         raise NotImplementedError
 
     @classmethod
+    def known_params(cls):
+        """The estimator's own parameter names (scikit-learn's ``get_params``), besides the adapter's defaults."""
+        model = cls({})
+        estimator = model.make_estimator(model.resolved_params())
+        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+        return set(final.get_params(deep=False))
+
+    @classmethod
     def check_params(cls, params):
         params = super().check_params(params)
         model = cls(params)

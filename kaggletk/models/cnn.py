@@ -23,6 +23,23 @@ def shift(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
+def cnn_body(layers, x, filters, dense: int, dropout: float, dense_dropout: float, flatten: bool = True):
+    """The ``cnn``'s layers on ``x``: conv blocks (two 3x3 convs in the first two, one after), each max-pooled and
+    dropped out, then a dense layer; ``layers`` is ``keras.layers``. Returns the features before the softmax."""
+    for i, width in enumerate(filters):
+        for _ in range(2 if i < 2 else 1):
+            x = layers.Conv2D(int(width), 3, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization(momentum=0.9)(x)
+            x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+        x = layers.Dropout(dropout)(x)
+    x = layers.Flatten()(x) if flatten else layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(int(dense), use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)
+    x = layers.Activation("relu")(x)
+    return layers.Dropout(dense_dropout)(x)
+
+
 class CnnModel(KerasModel):
     name = "cnn"
     accepts = "image"
@@ -75,20 +92,9 @@ class CnnModel(KerasModel):
         x = inputs
         for layer in self.augmentations(keras):
             x = layer(x)
-        for i, filters in enumerate(p["filters"]):
-            for _ in range(2 if i < 2 else 1):
-                x = layers.Conv2D(int(filters), 3, padding="same", use_bias=False)(x)
-                x = layers.BatchNormalization(momentum=0.9)(x)
-                x = layers.Activation("relu")(x)
-            x = layers.MaxPooling2D(2)(x)
-            x = layers.Dropout(p["dropout"])(x)
         # a flattened head grows with the image: beyond 64x64 the pooled features are averaged instead
         flatten = p["head"] == "flatten" and input_shape[0] * input_shape[1] <= 64 * 64
-        x = layers.Flatten()(x) if flatten else layers.GlobalAveragePooling2D()(x)
-        x = layers.Dense(int(p["dense"]), use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.Activation("relu")(x)
-        x = layers.Dropout(p["dense_dropout"])(x)
+        x = cnn_body(layers, x, p["filters"], p["dense"], p["dropout"], p["dense_dropout"], flatten)
         outputs = layers.Dense(self.n_classes_, activation="softmax", dtype="float32")(x)
         return keras.Model(inputs, outputs, name="cnn")
 

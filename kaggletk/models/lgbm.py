@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from pathlib import Path
 
 from kaggletk.models._base import Model, Range
 
@@ -104,5 +105,19 @@ class LgbmModel(Model):
         self.model_.fit(X, y, eval_metric=["multi_logloss", "multi_error"], callbacks=callbacks, **eval_args)
         self.best_iteration_ = int((self.model_.best_iteration_ or p["n_estimators"]) - 1)
 
+    def _save_model(self, stem):
+        from kaggletk._io import write_text
+
+        path = Path(f"{stem}.txt")
+        write_text(path, self.model_.booster_.model_to_string(num_iteration=self.model_.best_iteration_ or None))
+        return path
+
+    def _load_model(self, path):
+        import lightgbm as lgb
+
+        self.model_ = lgb.Booster(model_str=Path(path).read_text(encoding="utf-8"))
+
     def _predict_proba(self, X):
-        return self.model_.predict_proba(X)
+        if hasattr(self.model_, "predict_proba"):
+            return self.model_.predict_proba(X)
+        return self.model_.predict(X)  # a loaded Booster: the multiclass probabilities

@@ -7,7 +7,7 @@ Native XGBoost parameters pass through under their own names (``max_depth``, ``l
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
 from kaggletk.models._base import Model, Range
 
@@ -107,5 +107,26 @@ class XgbModel(Model):
         best = getattr(self.model_, "best_iteration", None) if X_stop is not None else None
         self.best_iteration_ = int(best if best is not None else p["n_estimators"] - 1)
 
+    def _save_model(self, stem):
+        from kaggletk._io import atomic_path
+
+        path = Path(f"{stem}.ubj")
+        with atomic_path(path) as tmp:
+            self.model_.get_booster().save_model(str(tmp.with_suffix(".ubj")))
+            tmp.with_suffix(".ubj").replace(tmp)
+        return path
+
+    def _load_model(self, path):
+        import xgboost as xgb
+
+        booster = xgb.Booster()
+        booster.load_model(str(path))
+        self.model_ = booster
+
     def _predict_proba(self, X):
-        return self.model_.predict_proba(X)
+        if hasattr(self.model_, "predict_proba"):
+            return self.model_.predict_proba(X)
+        import xgboost as xgb  # a loaded Booster: softmax probabilities of the rounds kept by early stopping
+
+        rounds = (0, self.best_iteration_ + 1) if self.best_iteration_ is not None else (0, 0)
+        return self.model_.predict(xgb.DMatrix(X), iteration_range=rounds)

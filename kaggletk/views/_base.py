@@ -42,6 +42,14 @@ class View(ABC):
     def get_params(self) -> dict:
         return {}
 
+    def state(self) -> dict[str, np.ndarray]:
+        """What ``fit`` learnt, as arrays (saved beside a fold's model, so inference needs no refit); {} when stateless."""
+        return {}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> View:
+        """Restore what ``state`` returned (on a view built with the same parameters). Returns self."""
+        return self
+
     def _parts(self, images: np.ndarray, parts: Parts | None) -> Parts:
         if parts is not None:
             return parts

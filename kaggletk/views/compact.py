@@ -13,7 +13,7 @@ import numpy as np
 
 from kaggletk.views._base import Parts, View
 from kaggletk.views.hog import HogView
-from kaggletk.views.pca import PcaView, fit_pca
+from kaggletk.views.pca import PcaView, fit_pca, pca_from_state, pca_state
 
 
 class CompactView(View):
@@ -40,6 +40,14 @@ class CompactView(View):
     def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
         hog = self._parts(images, parts)["hog"]
         return np.hstack([self.pixel_pca.transform(images), self.hog_pca_.transform(hog).astype(np.float32)])
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {**pca_state(self.pixel_pca.pca_, "pixel_"), **pca_state(self.hog_pca_, "hog_")}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> CompactView:
+        self.pixel_pca.pca_ = pca_from_state(state, "pixel_")
+        self.hog_pca_ = pca_from_state(state, "hog_")
+        return self
 
     def get_params(self) -> dict:
         return {"pixel_components": self.pixel_components, "hog_components": self.hog_components, "hog": self.hog.get_params()}

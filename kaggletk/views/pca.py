@@ -8,6 +8,23 @@ from kaggletk.views._base import Parts, View
 from kaggletk.views.pixels import PixelsView
 
 
+def pca_state(pca, prefix: str = "") -> dict[str, np.ndarray]:
+    """The arrays a fitted scikit-learn PCA transforms with (its mean and components)."""
+    return {f"{prefix}mean": pca.mean_, f"{prefix}components": pca.components_}
+
+
+def pca_from_state(state: dict[str, np.ndarray], prefix: str = ""):
+    """A scikit-learn PCA that transforms exactly as the one ``pca_state`` read (same arrays, same code)."""
+    from sklearn.decomposition import PCA
+
+    components = np.asarray(state[f"{prefix}components"])
+    pca = PCA(n_components=components.shape[0])
+    pca.components_, pca.mean_ = components, np.asarray(state[f"{prefix}mean"])
+    pca.n_components_, pca.n_features_in_ = components.shape
+    pca.explained_variance_ = np.ones(components.shape[0], dtype=components.dtype)  # unused: whiten is False
+    return pca
+
+
 def fit_pca(features: np.ndarray, n_components: int, seed: int):
     """A randomized PCA of (n, d) float features, with at most min(n - 1, d) components."""
     # Imported here: scikit-learn takes about a second to import, which every run would pay (see kaggletk/metrics.py).
@@ -36,3 +53,10 @@ class PcaView(View):
 
     def get_params(self) -> dict:
         return {"n_components": self.n_components}
+
+    def state(self) -> dict[str, np.ndarray]:
+        return pca_state(self.pca_)
+
+    def set_state(self, state: dict[str, np.ndarray]) -> PcaView:
+        self.pca_ = pca_from_state(state)
+        return self

@@ -33,5 +33,12 @@ class PcaHogView(View):
     def transform(self, images: np.ndarray, parts: Parts | None = None) -> np.ndarray:
         return np.hstack([self.pca.transform(images), self._parts(images, parts)["hog"]])
 
+    def state(self) -> dict[str, np.ndarray]:
+        return self.pca.state()
+
+    def set_state(self, state: dict[str, np.ndarray]) -> PcaHogView:
+        self.pca.set_state(state)
+        return self
+
     def get_params(self) -> dict:
         return {"pca": self.pca.get_params(), "hog": self.hog.get_params()}

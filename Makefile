@@ -13,7 +13,7 @@ setup:
 	$(BIN)/pip install -e '.[dev]'
 
 test:
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 fetch:
 	$(BIN)/kaggletk fetch $(comp) $(if $(from),--from $(from))

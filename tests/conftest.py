@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Output goes to a pipe here; a COLUMNS of the caller (pytest-xdist sets 80) must not change what kaggletk prints.
+os.environ.pop("COLUMNS", None)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("KAGGLETK_SHARED_DATA", REPO.parent / "shared" / "data"))
 

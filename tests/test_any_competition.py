@@ -23,7 +23,11 @@ def _column(path, index: int) -> list[str]:
         return [row[index] for row in csv.reader(fh)][1:]
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
+# Two layouts in the quick suite (CSV with a 1-based sample, RGB image folders); the other three with -m slow.
+QUICK = ("digit-recognizer", "rgb-folders")
+
+
+@pytest.mark.parametrize("layout", [l if l in QUICK else pytest.param(l, marks=pytest.mark.slow) for l in LAYOUTS])
 def test_a_new_competition_goes_end_to_end(project, tmp_path, real_slice, layout):
     source = tmp_path / "download"
     truth = LAYOUTS[layout](source, real_slice)

@@ -46,8 +46,8 @@ def reference(project):
     return run.oof(), run.test()
 
 
-@pytest.mark.parametrize("point", ["fold-trained", "before-rename:2", "before-rename:4", "fold-file-written:3", "between-final-arrays",
-                                   "final-arrays-written"])
+@pytest.mark.parametrize("point", ["fold-trained", "before-rename:2", "fold-file-written:3", "between-final-arrays",
+                                   *(pytest.param(p, marks=pytest.mark.slow) for p in ("before-rename:4", "final-arrays-written"))])
 def test_cv_killed_at_any_point_reruns_to_the_same_oof(project, reference, point):
     killed = _kaggletk(project, *CV, env={"KAGGLETK_CRASH_AT": point})
     assert killed.returncode == -signal.SIGKILL
@@ -65,6 +65,37 @@ def test_cv_killed_at_any_point_reruns_to_the_same_oof(project, reference, point
     np.testing.assert_array_equal(run.test(), reference[1])
 
 
+def test_a_keras_fit_interrupted_between_epochs_resumes_from_its_checkpoint_to_the_same_model(project, tmp_path):
+    """In-process: a fit stopped after its first epoch's checkpoint ends, when fitted again, as an uninterrupted one."""
+    from kaggletk.models import get_model_class
+    from kaggletk.models._keras import import_keras
+
+    keras = import_keras()
+    dataset = load_dataset("fashion_mnist", "sample")
+    X, y = dataset.train_images[:600].reshape(600, -1).astype(np.float32) / 255, dataset.y[:600]
+    params = {"epochs": 3, "patience": None, "schedule": "cosine", "units": [32]}
+
+    class Stop(Exception):
+        pass
+
+    class StopAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise Stop
+
+    mlp = get_model_class("mlp")
+    whole = mlp(params, n_classes=10, device="cpu", seed=5).fit(X, y)
+    cut = mlp(params, n_classes=10, device="cpu", seed=5)
+    with pytest.raises(Stop):
+        cut.fit(X, y, callbacks=[StopAfterFirstEpoch()], checkpoint_dir=tmp_path / "ck")
+    assert '"epoch": 0' in (tmp_path / "ck" / "checkpoint.json").read_text()
+    resumed = mlp(params, n_classes=10, device="cpu", seed=5).fit(X, y, checkpoint_dir=tmp_path / "ck")
+    assert not (tmp_path / "ck").exists() and len(resumed.history_["loss"]) == 3
+    np.testing.assert_allclose(resumed.history_["loss"], whole.history_["loss"], rtol=1e-5)
+    np.testing.assert_allclose(resumed.predict_proba(X[:50]), whole.predict_proba(X[:50]), atol=1e-5)
+
+
+@pytest.mark.slow
 def test_a_keras_fold_killed_between_epochs_resumes_at_the_next_epoch_with_the_same_model(project):
     """A long fold is not started again: the rerun loads the epoch-2 checkpoint and ends where an uninterrupted fit ends."""
     argv = ["cv", "fashion_mnist", "--model", "mlp", "--data", "sample", "--folds", "2", "--fold", "0",

@@ -54,8 +54,8 @@ def test_rerun_continues_the_study_to_the_asked_number_of_trials(project):
         run_tune(request, TuneOptions(trials=5, n_folds_used=2))
 
 
-def test_cnn_tunes_on_the_sample(project):
-    result = run_tune(CvRequest("fashion_mnist", "cnn", params={"epochs": 2, "filters": [8, 16, 32], "dense": 32}, data="sample"),
+def test_a_keras_net_tunes_on_the_sample(project):
+    result = run_tune(CvRequest("fashion_mnist", "mlp", params={"epochs": 2}, data="sample"),
                       TuneOptions(trials=2, n_folds_used=1, sampler_seed=0, pruner="none"))
     study = _study(project, result.study_name)
     trial = study.best_trial

@@ -18,8 +18,9 @@ def _width(stream) -> int | None:
     return None if stream.isatty() else 160
 
 
-out = Console(highlight=False, width=_width(sys.stdout))
-err = Console(stderr=True, highlight=False, width=_width(sys.stderr))
+# soft_wrap: a line of text (a message, a path) is never broken by kaggletk, only by the terminal; tables fit the width.
+out = Console(highlight=False, width=_width(sys.stdout), soft_wrap=True)
+err = Console(stderr=True, highlight=False, width=_width(sys.stderr), soft_wrap=True)
 
 
 _noted: set[str] = set()

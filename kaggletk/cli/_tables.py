@@ -83,12 +83,12 @@ def fitted_table(cols: Sequence[Col], rows: Sequence[Sequence[Any]], *, width: i
 def print_table(console, table: Table, wide: bool = False) -> None:
     """Print ``table``; with ``wide``, at its full width even beyond the terminal's (lines may wrap in the terminal)."""
     if not wide:
-        console.print(table)
+        console.print(table, soft_wrap=False)  # the caption wraps to the table's width
         return
     from rich.measure import Measurement
 
     width = Measurement.get(console, console.options, table).maximum
-    console.print(table, width=max(console.width, width), crop=False)
+    console.print(table, width=max(console.width, width), crop=False, soft_wrap=False)
 
 
 def _cell(value: Any) -> str:

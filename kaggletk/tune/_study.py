@@ -183,14 +183,16 @@ def run_tune(request: CvRequest, options: TuneOptions = TuneOptions(), *, callba
     identity = {"competition": comp, "model": request.model, "view": setup.view, "data_fingerprint": setup.dataset.fingerprint,
                 "fold_hash": setup.folds.hash, "folds_used": k, "metric": objective.metric.name}
     existing = {key: the_study.user_attrs.get(key) for key in identity}
-    if existing.get("metric") is None and existing.get("model") is not None:
+    if existing.get("metric") is None and existing.get("model") is not None and existing.get("folds_used") is not None:
         existing["metric"] = "accuracy"  # studies made before the metric was recorded tuned accuracy
-    if all(v is None for v in existing.values()):
-        for key, value in identity.items():
-            the_study.set_user_attr(key, value)
-    elif existing != identity:
-        differing = ", ".join(f"{key} {existing[key]} != {identity[key]}" for key in identity if existing[key] != identity[key])
+    # Another worker may be writing these one by one right now: a value not yet there is not a difference.
+    differing = ", ".join(f"{key} {existing[key]} != {identity[key]}" for key in identity
+                          if existing[key] is not None and existing[key] != identity[key])
+    if differing:
         raise KaggletkError(f"study {name} was made with other settings ({differing}); use another --study name")
+    for key, value in identity.items():
+        if existing[key] is None:
+            the_study.set_user_attr(key, value)
 
     done = _finished(the_study)
     observers.on_trials_begin(options.trials, done)

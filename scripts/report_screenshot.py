@@ -30,12 +30,14 @@ def main(argv=None) -> int:
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=2200)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "report-screenshot.png")
+    parser.add_argument("--skip-cv", action="store_true", help="use the runs already there (a partial run stays partial)")
     args = parser.parse_args(argv)
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("needs headless Chromium: apt-get install chromium")
     comp, data = args.competition, args.data
-    kaggletk("cv", comp, "--model", "default", "--data", data)
+    if not args.skip_cv:
+        kaggletk("cv", comp, "--model", "default", "--data", data)
     kaggletk("blend", comp, "--data", data)
     report = ROOT / "oof" / comp / "report-screenshot"
     kaggletk("report", comp, "--data", data, "--out", str(report))

@@ -86,7 +86,8 @@ class Folds:
         n_parts = min(n_parts, len(sub_y))
         if n_parts < 2:
             raise KaggletkError(f"fold {fold}: too few training rows or groups to set some aside for early stopping; "
-                                "use --early-stopping held-out")
+                                "train without it (patience: null for the Keras nets, early_stopping_rounds: null for "
+                                "xgb and lgbm) or use fewer folds")
         parts = assign_folds(sub_y, scheme, n_parts, self.seed + 1 + fold, groups)
         stop = parts == 0
         return train_idx[~stop], train_idx[stop]

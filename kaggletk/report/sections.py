@@ -133,9 +133,8 @@ def curves(ctx: Context) -> Section:
         return section.add(Text("no run has a training history yet (Keras runs record one per epoch, XGBoost and "
                                 "LightGBM one per boosting round)", note=True))
     section.add(Text("Per fold (one colour each): training solid, validation dashed. Validation is the rows early stopping "
-                     "watched: a tenth of the training part (or the held-out fold, in runs made with --early-stopping "
-                     "held-out). Keras runs first (loss, accuracy, learning rate per epoch), then boosting runs "
-                     "(validation metrics per round)."))
+                     "watched: a tenth of the training part, never the held-out fold. Keras runs first (loss, accuracy, "
+                     "learning rate per epoch), then boosting runs (validation metrics per round)."))
     for unit, run, histories in sorted(found, key=lambda item: item[0]):
         m = run.manifest
         step = {"round": "boosting round", "fit": "fit"}.get(unit, unit)

@@ -35,13 +35,14 @@ def get_view(name: str, **params) -> View:
     from kaggletk.errors import KaggletkError
 
     cls = VIEWS.get(name)
-    known = [p for p in inspect.signature(cls).parameters]
+    signature = inspect.signature(cls).parameters
+    known = list(signature)
     unknown = [k for k in params if k not in known]
     if unknown:
         raise KaggletkError(f"--view-params: view {name} has no parameter {unknown[0]!r}; it takes "
                             f"{', '.join(known) or 'no parameters'}")
     for key, value in params.items():
-        _check_view_param(name, key, value, inspect.signature(cls).parameters[key].default)
+        _check_view_param(name, key, value, signature[key].default)
     return cls(**params)
 
 
@@ -55,7 +56,7 @@ def _check_view_param(view: str, key: str, value, default) -> None:
         raise KaggletkError(f"--view-params: {key} of view {view} is a whole number, not {value!r}")
     if key == "seed":
         return
-    if key == "n_jobs" and value in (-1,) or value >= 1:
+    if value >= 1 or (key == "n_jobs" and value == -1):
         return
     raise KaggletkError(f"--view-params: {key} of view {view} must be at least 1{' (or -1: every core)' if key == 'n_jobs' else ''}, "
                         f"not {value}")

@@ -74,6 +74,12 @@ RECIPES = {
              "final_lr_fraction": 0.0, "weight_decay": 5e-3, "label_smoothing": 0.1, "ema": 0.999,
              "augment": {"kind": "shift-flip-erase", "shift_px": 2, "flip": True, "erase_p": 0.5,
                          "erase_area": [0.02, 0.25], "erase_ratio": [0.3, 3.3]}},
+    # "adam-plus": the baseline's optimiser and schedule with plus's regularisers but no EMA (whose BatchNorm
+    # statistics Keras does not average): a one-epoch warm-up, label smoothing 0.1, integer shifts, flips, erasing.
+    "adam-plus": {"optimizer": "adam", "learning_rate": 2e-3, "warmup_epochs": 1, "final_lr_fraction": 0.01,
+                  "weight_decay": 0.0, "label_smoothing": 0.1, "ema": None,
+                  "augment": {"kind": "shift-flip-erase", "shift_px": 2, "flip": True, "erase_p": 0.5,
+                              "erase_area": [0.02, 0.25], "erase_ratio": [0.3, 3.3]}},
 }
 # weight_decay is Keras's decoupled form (w -= lr * wd * w each step); 5e-3 at lr 0.1 shrinks the
 # weights by 5e-4 a step, the same as PyTorch-style coupled L2 of 5e-4 with momentum 0.9.
@@ -89,6 +95,8 @@ NETWORKS = {
 CANDIDATES = {
     "cnn-baseline": ("cnn", "baseline"),
     "cnn-plus": ("cnn", "plus"),
+    "cnn-adam-plus": ("cnn", "adam-plus"),
+    "airbench-32-adam-plus": ("airbench-32", "adam-plus"),
     "resnet20": ("resnet20", "plus"),
     "airbench-32": ("airbench-32", "plus"),
     "airbench-48": ("airbench-48", "plus"),

@@ -83,6 +83,33 @@ def test_keras_history_is_the_training_record(slice_):
     assert len(model.history_["loss"]) == 3
 
 
+def test_the_cnn_recipe_knobs_warm_up_smooth_and_erase_in_training_only(slice_):
+    """A fixed-length cnn with warm-up, label smoothing and random erasing: the learning rate rises during the
+    warm-up then decays, smoothing shows in the training loss (it cannot reach zero), erasing is off at prediction
+    (two predictions agree), and the model still learns."""
+    images, y, valid_images, y_valid = slice_
+    view = get_view("image")
+    X, X_valid = view.transform(images), view.transform(valid_images)
+    params = {**FAST["cnn"], "epochs": 4, "patience": None, "warmup_epochs": 2, "label_smoothing": 0.2, "erase": 0.5}
+    model = get_model_class("cnn")(params, n_classes=10, device="cpu", seed=0)
+    assert not model.stops_early  # a fixed-length schedule trains on the whole training part
+    model.fit(X, y)
+    lr = model.history_["learning_rate"]
+    peak = model.resolved_params()["learning_rate"]
+    assert lr[0] < lr[1] == pytest.approx(peak, rel=1e-3) and lr[1] > lr[2] > lr[3], lr
+    first = model.predict_proba(X_valid)
+    np.testing.assert_array_equal(first, model.predict_proba(X_valid))
+    assert (first.argmax(axis=1) == y_valid).mean() > 0.4
+    # smoothed targets keep the loss above the entropy floor of (1 - s) on the label and s / 10 elsewhere
+    floor = -(0.82 * np.log(0.82) + 9 * 0.02 * np.log(0.02))
+    assert min(model.history_["loss"]) > floor
+    assert model.model_.loss.get_config()["label_smoothing"] == pytest.approx(0.2)
+    with pytest.raises(KaggletkError, match=r"'label_smoothing' for model cnn must be in \[0, 1\), got 1"):
+        get_model_class("cnn").check_params({"label_smoothing": 1})
+    with pytest.raises(KaggletkError, match=r"'erase' for model cnn must be in \[0, 1\], got 2"):
+        get_model_class("cnn").check_params({"erase": 2})
+
+
 def test_params_are_checked_by_name_and_type():
     with pytest.raises(KaggletkError, match="unknown parameter 'epoch' for model mlp; did you mean 'epochs'\\? known: .*epochs"):
         get_model_class("mlp").check_params({"epoch": 3})

@@ -14,29 +14,40 @@ from kaggletk.blend._base import BlendInput, BlendMethod, BlendOutput
 from kaggletk.metrics import METRICS, Metric
 
 
-def _objective(metric: Metric, proba: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    # The competition's metric first (larger = better); log loss (or accuracy, when log loss is the metric) breaks ties.
+def _tie_key(metric: Metric, proba: np.ndarray, y: np.ndarray) -> float:
+    # The competition's metric ranks first (larger = better); log loss (or accuracy, when log loss is the metric) breaks ties.
     tie = METRICS.get("accuracy" if metric.name == "log_loss" else "log_loss")
-    return metric.key(metric(y, proba)), tie.key(tie(y, proba))
+    return tie.key(tie(y, proba))
+
+
+def _best(metric: Metric, candidate, n_candidates: int, y: np.ndarray) -> tuple[int, tuple[float, float]]:
+    """The index and (metric, tie) key of the best of ``candidate(r)`` (an (n, C) array) for r < ``n_candidates``.
+
+    The tie-breaker is computed only for the candidates that tie on the metric: the same choice as
+    ranking every candidate by both keys, at a fraction of the cost (log loss is the expensive one)."""
+    keys = [metric.key(metric(y, candidate(r))) for r in range(n_candidates)]
+    top = max(keys)
+    tied = [r for r, k in enumerate(keys) if k == top]
+    ties = {r: _tie_key(metric, candidate(r), y) for r in tied}
+    pick = max(tied, key=lambda r: ties[r])  # the first of equal keys, as max() over both keys picks
+    return pick, (top, ties[pick])
 
 
 def hill_climb(oof: np.ndarray, y: np.ndarray, metric: Metric | None = None, max_steps: int = 50, patience: int = 5) -> np.ndarray:
     """Selection counts per run (R,) int, found on ``oof`` (R, n, C) against ``y`` (n,); ``metric`` default accuracy."""
     metric = metric or METRICS.get("accuracy")
     n_runs = oof.shape[0]
-    scores = [_objective(metric, oof[r], y) for r in range(n_runs)]
-    first = max(range(n_runs), key=lambda r: scores[r])
+    first, best = _best(metric, lambda r: oof[r], n_runs, y)
     counts = np.zeros(n_runs, dtype=np.int64)
     counts[first] = 1
     total = oof[first].astype(np.float64)
-    best, best_counts, since_best = scores[first], counts.copy(), 0
+    best_counts, since_best = counts.copy(), 0
     for step in range(1, max_steps):
-        candidates = [_objective(metric, (total + oof[r]) / (step + 1), y) for r in range(n_runs)]
-        pick = max(range(n_runs), key=lambda r: candidates[r])
+        pick, score = _best(metric, lambda r: (total + oof[r]) / (step + 1), n_runs, y)
         counts[pick] += 1
         total += oof[pick]
-        if candidates[pick] > best:
-            best, best_counts, since_best = candidates[pick], counts.copy(), 0
+        if score > best:
+            best, best_counts, since_best = score, counts.copy(), 0
         else:
             since_best += 1
             if since_best >= patience:
@@ -46,6 +57,8 @@ def hill_climb(oof: np.ndarray, y: np.ndarray, metric: Metric | None = None, max
 
 class HillClimbBlend(BlendMethod):
     name = "hill"
+    #: the selection function (a variant may swap it; ``bench/blend_cost.py`` times the previous one)
+    climb = staticmethod(hill_climb)
 
     def __init__(self, max_steps: int = 50, patience: int = 5):
         self.max_steps, self.patience = max_steps, patience
@@ -54,10 +67,10 @@ class HillClimbBlend(BlendMethod):
         oof = np.zeros(data.oof.shape[1:], dtype=np.float64)
         for fold in range(data.folds.n_splits):
             fit_rows, held = data.folds.split(fold)
-            counts = hill_climb(data.oof[:, fit_rows], data.y[fit_rows], data.metric, self.max_steps, self.patience)
+            counts = self.climb(data.oof[:, fit_rows], data.y[fit_rows], data.metric, self.max_steps, self.patience)
             weights = counts / counts.sum()
             oof[held] = np.tensordot(weights, data.oof[:, held], axes=1)
-        counts = hill_climb(data.oof, data.y, data.metric, self.max_steps, self.patience)
+        counts = self.climb(data.oof, data.y, data.metric, self.max_steps, self.patience)
         weights = counts / counts.sum()
         test = np.tensordot(weights, data.test, axes=1)
         return BlendOutput(oof.astype(np.float32), test.astype(np.float32),

@@ -99,7 +99,10 @@ class KerasModel(Model):
     Common parameters: ``epochs``, ``batch_size``, ``learning_rate``, ``patience`` (early stopping
     on the stopping rows' loss, best weights restored), ``schedule`` (``plateau``: ReduceLROnPlateau;
     ``cosine``: cosine decay over ``epochs``), ``tta`` (test-time augmentation in predict_proba),
-    ``deterministic`` (TensorFlow's deterministic ops, for reproducible CPU runs).
+    ``deterministic`` (TensorFlow's deterministic ops, for reproducible CPU runs),
+    ``label_smoothing`` (targets ``(1 - s) * one_hot + s / n_classes``; 0 = none) and
+    ``warmup_epochs`` (the cosine schedule starts at a tenth of ``learning_rate`` and rises linearly
+    to it over this many epochs, then decays).
 
     Each epoch sees the rows in an order fixed by (seed, epoch) (``epoch_batches``); with a
     ``checkpoint_dir`` the fit is saved after every epoch and a fit started again resumes after the
@@ -122,7 +125,8 @@ class KerasModel(Model):
     def param_ranges(cls):
         return {"epochs": Range(1, None), "batch_size": Range(1, None), "learning_rate": Range(0, None, low_open=True),
                 "patience": Range(1, None), "dropout": Range(0, 1, high_open=True), "dense_dropout": Range(0, 1, high_open=True),
-                "l2": Range(0, None), "schedule": ("plateau", "cosine", "constant")}
+                "l2": Range(0, None), "schedule": ("plateau", "cosine", "constant"),
+                "label_smoothing": Range(0, 1, high_open=True), "warmup_epochs": Range(0, None)}
 
     def build(self, keras, input_shape: tuple[int, ...]):
         raise NotImplementedError
@@ -160,16 +164,20 @@ class KerasModel(Model):
             tf.config.experimental.enable_op_determinism()
         epochs = int(p["epochs"])
         steps_per_epoch = int(np.ceil(len(X) / p["batch_size"]))
-        if p.get("schedule") == "cosine":
-            learning_rate = keras.optimizers.schedules.CosineDecay(
-                p["learning_rate"], decay_steps=max(1, epochs * steps_per_epoch), alpha=0.01)
+        learning_rate = self._learning_rate(keras, p, epochs, steps_per_epoch)
+        smoothing = float(p.get("label_smoothing") or 0.0)
+        if smoothing:  # Keras smooths one-hot targets only
+            loss = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+            y = np.eye(self.n_classes_, dtype=np.float32)[y]
+            y_stop = None if y_stop is None else np.eye(self.n_classes_, dtype=np.float32)[y_stop]
         else:
-            learning_rate = p["learning_rate"]
+            loss = "sparse_categorical_crossentropy"
+            y_stop = None if y_stop is None else y_stop.astype(np.int32)
         with self._device_scope():
             with dtype_policy(keras, self.precision_):
                 model = self.build(keras, X.shape[1:])
             model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                          loss=loss, metrics=["accuracy"])
             callbacks: list[Any] = [_learning_rate_logger(keras), _bridge(keras, self)]
             if X_stop is not None:
                 if p.get("patience"):
@@ -188,13 +196,26 @@ class KerasModel(Model):
             if start < epochs:
                 model.fit(epoch_batches(X, y, int(p["batch_size"]), self.seed, start, epochs), epochs=epochs,
                           initial_epoch=start, steps_per_epoch=steps_per_epoch,
-                          validation_data=(X_stop, y_stop.astype(np.int32)) if X_stop is not None else None,
+                          validation_data=(X_stop, y_stop) if X_stop is not None else None,
                           callbacks=callbacks, verbose=0, shuffle=False)
             if checkpoint is not None:
                 checkpoint.clear()
         self.model_ = model
         losses = self.history_.get("val_loss") or self.history_.get("loss") or [0.0]
         self.best_iteration_ = int(np.argmin(losses))
+
+    @staticmethod
+    def _learning_rate(keras, p: dict, epochs: int, steps_per_epoch: int):
+        """The learning rate or its per-step schedule: ``cosine`` decays to 1% over the run, after
+        ``warmup_epochs`` of linear warm-up from a tenth of the rate."""
+        if p.get("schedule") != "cosine":
+            return p["learning_rate"]
+        total = max(1, epochs * steps_per_epoch)
+        warmup = min(total - 1, int(round(float(p.get("warmup_epochs") or 0) * steps_per_epoch)))
+        if warmup <= 0:
+            return keras.optimizers.schedules.CosineDecay(p["learning_rate"], decay_steps=total, alpha=0.01)
+        return keras.optimizers.schedules.CosineDecay(0.1 * p["learning_rate"], decay_steps=total - warmup, alpha=0.01,
+                                                      warmup_target=p["learning_rate"], warmup_steps=warmup)
 
     def _save_model(self, stem):
         path = Path(f"{stem}.keras")

@@ -1,8 +1,9 @@
 """``cnn``: a strong small CNN for small images (28x28 and up, grayscale or RGB).
 
 Three conv blocks (BatchNorm, ReLU, max-pooling, Dropout), a dense head, on-the-fly augmentation
-(shifts; rotations and zoom when asked; horizontal flips only where the competition allows them), cosine learning-rate decay, early
-stopping, and test-time augmentation applied identically to OOF and test predictions.
+(shifts; rotations, zoom and random erasing when asked; horizontal flips only where the competition allows them), cosine
+learning-rate decay (with warm-up when asked), label smoothing when asked, early stopping, and test-time augmentation applied
+identically to OOF and test predictions.
 """
 
 from __future__ import annotations
@@ -50,13 +51,14 @@ class CnnModel(KerasModel):
         return {
             "filters": [32, 64, 128], "dense": 256, "dropout": 0.1, "dense_dropout": 0.3,
             "learning_rate": 2e-3, "batch_size": 128, "epochs": 20, "patience": 6, "schedule": "cosine",
-            "shift": 0.08, "rotation": 0.0, "zoom": 0.0, "head": "flatten", "hflip": False, "tta": True, "deterministic": True,
+            "shift": 0.08, "rotation": 0.0, "zoom": 0.0, "erase": 0.0, "label_smoothing": 0.0, "warmup_epochs": 0,
+            "head": "flatten", "hflip": False, "tta": True, "deterministic": True,
         }
 
     @classmethod
     def param_ranges(cls):
         return {**super().param_ranges(), "shift": Range(0, 0.5), "rotation": Range(0, 180), "zoom": Range(0, 1, high_open=True),
-                "head": ("flatten", "gap")}
+                "erase": Range(0, 1), "head": ("flatten", "gap")}
 
     @classmethod
     def search_space(cls, trial):
@@ -83,6 +85,8 @@ class CnnModel(KerasModel):
             aug.append(layers.RandomZoom(p["zoom"], fill_mode="constant", seed=self.seed + 2))
         if p["hflip"]:
             aug.append(layers.RandomFlip("horizontal", seed=self.seed + 3))
+        if p.get("erase"):  # random erasing (Zhong et al. 2017): with probability `erase`, a patch of noise
+            aug.append(layers.RandomErasing(factor=(p["erase"], p["erase"]), value_range=(0, 1), seed=self.seed + 4))
         return aug
 
     def build(self, keras, input_shape):

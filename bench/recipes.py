@@ -467,7 +467,10 @@ def update_ensembles(doc: dict, data_y_valid: np.ndarray, y_test: np.ndarray | N
             ta, tb = (proba[k][f"{pick[k]}test_tta"].astype(np.float64) for k in (a, b))
             row["test_acc"] = scores((ta + tb) / 2, y_test)["acc"]
         rows.append(row)
-    doc["ensembles"] = rows
+    # pairs scored earlier whose probability files are gone (they are not tracked) keep their rows
+    computed = {(r["a"], r["b"]) for r in rows}
+    kept = [r for r in doc.get("ensembles", []) if (r["a"], r["b"]) not in computed]
+    doc["ensembles"] = kept + rows
 
 
 # --- throughput probe -----------------------------------------------------------------------------

@@ -27,6 +27,8 @@ FULL = [
     ["tune.py", "fashion_mnist", "--trials", "5"],
     ["overhead.py"],
     ["network_cost.py"],
+    ["blend_cost.py", "fashion_mnist"],
+    ["time_to_submission.py", "sign_mnist", "--install"],
 ]
 QUICK = [
     ["accuracy.py", "fashion_mnist", "--quick", "--models", QUICK_MODELS],

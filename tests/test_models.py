@@ -110,6 +110,27 @@ def test_the_cnn_recipe_knobs_warm_up_smooth_and_erase_in_training_only(slice_):
         get_model_class("cnn").check_params({"erase": 2})
 
 
+def test_a_keras_fit_prints_none_of_tensorflows_start_up_lines(tmp_path):
+    """TensorFlow's C++ start-up lines ("Could not find cuda drivers", absl, CPU feature notes) are silenced at
+    its import: a fit in a fresh process writes nothing to stderr."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "fit.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from kaggletk.models import get_model_class\n"
+        "X = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32); y = np.arange(64) % 10\n"
+        "get_model_class('cnn')({'epochs': 1, 'filters': [4, 4, 4], 'dense': 8, 'patience': None}, n_classes=10,\n"
+        "                       device='cpu').fit(X, y)\n"
+        "print('fitted')\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip() == "fitted", proc.stderr[-2000:]
+    assert proc.stderr.strip() == "", proc.stderr[-2000:]
+
+
 def test_params_are_checked_by_name_and_type():
     with pytest.raises(KaggletkError, match="unknown parameter 'epoch' for model mlp; did you mean 'epochs'\\? known: .*epochs"):
         get_model_class("mlp").check_params({"epoch": 3})

@@ -89,7 +89,7 @@ def epoch_batches(X: np.ndarray, y: np.ndarray, batch_size: int, seed: int, star
 
     n = len(X)
     images = tf.constant(X)
-    labels = tf.constant(y.astype(np.int32))
+    labels = tf.constant(y.astype(np.int32) if np.issubdtype(y.dtype, np.integer) else y.astype(np.float32))
 
     def one_epoch(epoch):
         order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),

@@ -140,6 +140,7 @@ class KerasModel(Model):
         return [X]
 
     def _device_scope(self):
+        import_keras()  # a loaded model predicts without a fit: TensorFlow is imported quietly here too
         import tensorflow as tf
 
         from kaggletk.errors import KaggletkError
@@ -152,11 +153,10 @@ class KerasModel(Model):
         return tf.device("/CPU:0")
 
     def _fit(self, X, y, X_stop, y_stop, native_callbacks, checkpoint_dir):
-        import tensorflow as tf
-
         from kaggletk.models._device import resolve_precision
 
-        keras = import_keras()
+        keras = import_keras()  # first: it imports TensorFlow with its start-up lines silenced
+        import tensorflow as tf
         p = self.resolved_params()
         self.precision_ = resolve_precision(self.precision, self.device_)
         keras.utils.set_random_seed(self.seed)

@@ -43,9 +43,12 @@ def import_keras():
     """Import Keras (TensorFlow backend) with TensorFlow's C++ and Python logging kept quiet."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    with _quiet_native_stderr():  # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL
-        import keras
-        import tensorflow as tf
+    if "keras" not in sys.modules or "tensorflow" not in sys.modules:
+        with _quiet_native_stderr():  # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401
+    import keras
+    import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
     try:

@@ -54,3 +54,19 @@ def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def noisy_copies(runs, n_runs: int, seed: int = 0):
+    """(n_runs, n, C) OOF and test probabilities from ``runs`` (store Runs), repeated in turn with 10% Dirichlet
+    noise so that the copies differ: the inputs of the blend-cost benchmarks."""
+    import numpy as np
+
+    base, base_test = np.stack([r.oof() for r in runs]), np.stack([r.test() for r in runs])
+    rng = np.random.default_rng(seed)
+
+    def noisy(arr):
+        return (0.9 * arr + 0.1 * rng.dirichlet(np.ones(arr.shape[-1]), size=arr.shape[0])).astype(np.float32)
+
+    oof = np.stack([noisy(base[i % len(base)]) for i in range(n_runs)])
+    test = np.stack([noisy(base_test[i % len(base)]) for i in range(n_runs)])
+    return oof, test

@@ -16,10 +16,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, write_results  # noqa: E402
+from _common import markdown_table, noisy_copies, write_results  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -63,13 +62,7 @@ def main(argv=None) -> int:
     table1 = markdown_table(["method / run", "CV (OOF) accuracy", "test accuracy", "seconds"], rows) + quality
 
     # Part 2: cost on n runs of the full training set.
-    base = np.stack([r.oof() for r in list_runs(args.competition) if r.name in names])
-    base_test = np.stack([r.test() for r in list_runs(args.competition) if r.name in names])
-    rng = np.random.default_rng(0)
-    picks = [i % len(base) for i in range(args.n_runs)]
-    noisy = lambda arr: (0.9 * arr + 0.1 * rng.dirichlet(np.ones(arr.shape[-1]), size=arr.shape[0])).astype(np.float32)
-    oof = np.stack([noisy(base[i]) for i in picks])
-    test = np.stack([noisy(base_test[i]) for i in picks])
+    oof, test = noisy_copies([r for r in list_runs(args.competition) if r.name in names], args.n_runs)
     from types import SimpleNamespace
 
     data_in = BlendInput([SimpleNamespace(name=f"run{i}") for i in range(args.n_runs)], oof, test, dataset.y, folds,

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, write_results  # noqa: E402
+from _common import markdown_table, noisy_copies, write_results  # noqa: E402
 
 
 def simulated_runs(y: np.ndarray, n_runs: int, n_test: int, n_classes: int, seed: int = 0):
@@ -103,11 +103,7 @@ def main(argv=None) -> int:
     n_classes = dataset.competition.n_classes
     if args.runs:
         runs = [r for r in list_runs(args.competition) if r.name in args.runs.split(",")]
-        base, base_test = np.stack([r.oof() for r in runs]), np.stack([r.test() for r in runs])
-        rng = np.random.default_rng(0)
-        noisy = lambda a: (0.9 * a + 0.1 * rng.dirichlet(np.ones(a.shape[-1]), size=a.shape[0])).astype(np.float32)  # noqa: E731
-        oof = np.stack([noisy(base[i % len(base)]) for i in range(args.n_runs)])
-        test = np.stack([noisy(base_test[i % len(base)]) for i in range(args.n_runs)])
+        oof, test = noisy_copies(runs, args.n_runs)
         source = f"real runs {', '.join(r.name for r in runs)} (with Dirichlet noise)"
     else:
         oof, test = simulated_runs(np.asarray(dataset.y), args.n_runs, dataset.n_test, n_classes)

@@ -60,7 +60,7 @@ def _proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:
 
 class StackBlend(BlendMethod):
     name = "stack"
-    #: the level-2 features' dtype (a subclass may choose float64; ``bench/blend.py`` does, to compare)
+    #: the level-2 features' dtype (a subclass may choose float64; ``bench/blend_cost.py`` does, to compare)
     feature_dtype = np.float32
 
     def __init__(self, stacker: str = "logreg", log_odds: bool = False, seed: int = 0):

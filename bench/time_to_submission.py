@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         earlier = old.get("earlier", []) + [{k: old[k] for k in this if k in old}]
     key = (args.model, args.params, args.install)
     earlier = [r for r in earlier if (r.get("model"), r.get("params"), r.get("install")) != key]
-    summary = [[r["model"], f"`{r['params']}`", "yes" if r["install"] else "no", r["total_seconds"] / 60,
+    summary = [[r["model"], f"`{r['params']}`", "yes" if r["install"] else "no", f"{r['total_seconds'] / 60:.1f}",
                 r["cv_accuracy"], r["test_accuracy"]] for r in earlier + [this]]
     table += "\n\nEvery setting measured (latest last):\n\n" + markdown_table(
         ["model", "params", "make setup timed", "minutes", "CV accuracy", "test accuracy"], summary)

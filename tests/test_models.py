@@ -14,7 +14,7 @@ from tests.helpers import REPO
 # Few epochs/rounds: these tests check behaviour, not accuracy; benchmarks measure accuracy.
 FAST = {
     "mlp": {"epochs": 4}, "lenet5": {"epochs": 4}, "cnn": {"epochs": 4, "filters": [16, 32, 64], "dense": 64},
-    "resnet": {"epochs": 4, "widths": [16, 32, 64, 128], "blocks": 1, "batch_size": 32},  # BN statistics need steps
+    "resnet": {"epochs": 3, "widths": [8, 16, 32, 32], "blocks": 1, "batch_size": 32},  # BN statistics need steps
     "xgb": {"n_estimators": 40}, "lgbm": {"n_estimators": 40}, "rf": {"n_estimators": 50}, "logreg": {},
 }
 

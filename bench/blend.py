@@ -16,7 +16,6 @@ import time
 import tracemalloc
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, noisy_copies, write_results  # noqa: E402
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, write_results  # noqa: E402
+from _common import RESULTS, markdown_table, write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     this = {"steps": steps, "test_accuracy": accuracy, "cv_accuracy": cv, "total_seconds": total,
             "params": args.params, "model": args.model, "install": args.install}
     # Earlier runs with other settings stay on record (one row each; the latest run of a setting replaces it).
-    previous = ROOT / "bench" / "results" / f"time-to-submission-{args.competition}.json"
+    previous = RESULTS / f"time-to-submission-{args.competition}.json"
     earlier = []
     if previous.exists():
         old = json.loads(previous.read_text())

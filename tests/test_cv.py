@@ -129,6 +129,8 @@ CLI_ERRORS = [
     (["cv", "fashion_mnist", "--model", "mlp", "--params", '{"epochs": "5"}'], "'epochs' for model mlp must be an integer, got '5'"),
     (["cv", "fashion_mnist", "--model", "logreg", "--fold", "7"], "--fold 7: folds are numbered 0..4"),
     (["cv", "fashion_mnist", "--model", "logreg", "--name", "../x"], "invalid run name '../x'"),
+    (["cv", "fashion_mnist", "--model", "mlp", "--device", "cpu", "--precision", "mixed_float16"],
+     "--precision mixed_float16 is for GPUs (float16 is slow on a CPU); use bfloat16, float32 or auto"),
 ]
 
 
@@ -137,6 +139,8 @@ def test_cli_refuses_bad_arguments_in_one_line(project, argv, message):
     status, _, err = run_cli(*argv, "--data", "sample")
     assert status == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    runs = [p for p in (project / "oof" / "fashion_mnist").glob("*") if p.name != "folds"]  # folds are a cache
+    assert not runs, f"a refused request left a run behind: {runs}"
 
 
 def test_cli_cv_prints_a_summary_and_the_leaderboard_lists_runs(project):

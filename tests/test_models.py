@@ -110,6 +110,35 @@ def test_the_cnn_recipe_knobs_warm_up_smooth_and_erase_in_training_only(slice_):
         get_model_class("cnn").check_params({"erase": 2})
 
 
+def test_bfloat16_computes_the_layers_in_bfloat16_and_keeps_float32_weights_and_probabilities(slice_, tmp_path):
+    """``precision="bfloat16"`` (what ``auto`` picks on a CPU with AVX-512-BF16 or AMX): the hidden layers compute
+    in bfloat16 over float32 weights, the softmax in float32, so the probabilities are float32 and sum to one; the
+    process-wide Keras policy is left at float32; a saved fold model predicts the same after loading, in bfloat16."""
+    from kaggletk.models._keras import import_keras
+
+    keras = import_keras()
+    images, y, valid_images, y_valid = slice_
+    view = get_view("image")
+    X, X_valid = view.transform(images), view.transform(valid_images)
+    model = get_model_class("cnn")(FAST["cnn"], n_classes=10, device="cpu", seed=0, precision="bfloat16").fit(X, y)
+    assert model.precision_ == "bfloat16" and keras.config.dtype_policy().name == "float32"
+    convs = [layer for layer in model.model_.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and all(layer.compute_dtype == "bfloat16" and layer.variable_dtype == "float32" for layer in convs)
+    assert model.model_.layers[-1].compute_dtype == "float32"
+    proba = model.predict_proba(X_valid)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert (proba.argmax(axis=1) == y_valid).mean() > 0.4
+    files = model.save(tmp_path, "fold0")
+    loaded = get_model_class("cnn").load(tmp_path, files, device="cpu")
+    assert loaded.precision_ == "bfloat16"
+    assert all(layer.compute_dtype == "bfloat16" for layer in loaded.model_.layers if isinstance(layer, keras.layers.Conv2D))
+    np.testing.assert_allclose(loaded.predict_proba(X_valid), proba, atol=1e-6)
+    with pytest.raises(KaggletkError, match="--precision mixed_float16 is for GPUs"):
+        get_model_class("mlp")({"epochs": 1}, n_classes=10, device="cpu", precision="mixed_float16").fit(
+            get_view("pixels").transform(images), y)
+
+
 def test_a_keras_fit_prints_none_of_tensorflows_start_up_lines(tmp_path):
     """TensorFlow's C++ start-up lines ("Could not find cuda drivers", absl, CPU feature notes) are silenced at
     its import: a fit in a fresh process writes nothing to stderr."""

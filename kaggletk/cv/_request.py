@@ -11,7 +11,7 @@ from kaggletk.data import Dataset, load_dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.folds import Folds, load_folds
 from kaggletk.models import MODELS, Model
-from kaggletk.models._device import PRECISIONS, resolve_device
+from kaggletk.models._device import PRECISIONS, resolve_device, resolve_precision
 from kaggletk.params import ParamSpec, parse_params
 from kaggletk.views import VIEWS, View, get_view
 from kaggletk.workspace import Workspace, check_name, workspace
@@ -129,6 +129,7 @@ def prepare(request: CvRequest, ws: Workspace | None = None, callbacks: Sequence
     get_view(view, **request.view_params)  # unknown view parameters fail here
     model_params = resolve_model_params(competition, model_cls, spec.params)
     device = resolve_device(request.device, request.model, model_cls.supports_gpu)
+    resolve_precision(request.precision, device)  # an impossible precision fails here, before a run folder exists
     folds = load_folds(dataset, scheme=request.scheme, n_splits=request.n_folds, ws=ws, callbacks=callbacks)
     run_name = check_name(request.name or default_run_name(request.model, view, dataset, spec.source), "run name")
     return RunSetup(request, dataset, folds, model_cls, view, spec, model_params, device, run_name)

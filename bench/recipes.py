@@ -505,6 +505,14 @@ def raw_cell(r: dict) -> str:
     return f"{pct(r['raw_heldout_plain']['acc'])} / {pct(r['raw_heldout_tta']['acc'])}"
 
 
+# The first runs (2026-12-01, before each run kept its machine) ran on this CPU; CPU-seconds differ across CPUs.
+EARLIER_CPU = "AMD EPYC"
+
+
+def run_cpu(r: dict) -> str:
+    return (r.get("machine") or {}).get("cpu") or EARLIER_CPU
+
+
 def render_markdown(doc: dict) -> str:
     m = doc.get("machine", {})
     libs = ", ".join(f"{k} {v}" for k, v in m.get("libraries", {}).items())
@@ -518,20 +526,21 @@ def render_markdown(doc: dict) -> str:
            "For recipes with an EMA the raw (last-step) weights are scored too (Keras's EMA does not average the "
            "BatchNorm statistics; runs scored before this column existed show —). "
            "CPU-hours are process CPU time (both cores count) of training plus all evaluation. The machine was shared "
-           "with another engineer's tests, so wall times are noisy; CPU time is the fairer cost.", "",
+           "with another engineer's tests, so wall times are noisy; CPU time is the fairer cost, but only between runs "
+           "on the same CPU (the CPU column: sessions ran on different machines).", "",
            "## Runs", "",
-           "| run | params | epochs | precision | held-out acc % | held-out acc % TTA | held-out log-loss TTA "
+           "| run | CPU | params | epochs | precision | held-out acc % | held-out acc % TTA | held-out log-loss TTA "
            "| raw weights: held-out acc % / TTA | test acc % TTA (for information; not used to choose) "
            "| CPU-hours | train images/CPU-s | held-out TTA acc % per CPU-hour |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     runs = doc["runs"]
     for key, r in runs.items():
         if r.get("status") != "done":
-            out.append(f"| {key} | {r['params']:,} | {len(r['curve'])}/{r['epochs']} (unfinished) | {r['precision']} "
-                       "| — | — | — | — | — | — | — | — |")
+            out.append(f"| {key} | {run_cpu(r)} | {r['params']:,} | {len(r['curve'])}/{r['epochs']} (unfinished) "
+                       f"| {r['precision']} | — | — | — | — | — | — | — | — |")
             out[-1] = out[-1].replace("(unfinished)", "(unfinished: stopped or running)")
             continue
-        out.append(f"| {key} | {r['params']:,} | {r['epochs']} | {r['precision']} | {pct(r['heldout_plain']['acc'])} "
+        out.append(f"| {key} | {run_cpu(r)} | {r['params']:,} | {r['epochs']} | {r['precision']} | {pct(r['heldout_plain']['acc'])} "
                    f"| {pct(r['heldout_tta']['acc'])} | {fmt(r['heldout_tta']['logloss'])} "
                    f"| {raw_cell(r)} | {pct(r.get('test_tta', {}).get('acc'))} | {r['cpu_hours']:.3f} | {r['images_per_cpu_s']:.0f} "
                    f"| {100 * r['heldout_tta']['acc'] / r['cpu_hours']:.1f} |")
@@ -555,17 +564,20 @@ def render_markdown(doc: dict) -> str:
           and r.get("status") == "done" and runs.get(k.replace("-bf16", "-fp32"), {}).get("status") == "done"]
     if bf:
         out += ["", "## bfloat16 against float32 (same candidate, recipe, epochs and seed)", "",
-                "| run | held-out acc % (raw weights, last epoch) | held-out acc % (EMA, last epoch) "
-                "| final held-out acc % | final held-out acc % TTA | final held-out log-loss TTA | train images/CPU-s | speed-up |",
-                "|---|---|---|---|---|---|---|---|"]
+                "| run | CPU | held-out acc % (raw weights, last epoch) | held-out acc % (EMA, last epoch) "
+                "| final held-out acc % | final held-out acc % TTA | final held-out log-loss TTA | test acc % TTA "
+                "| train images/CPU-s | speed-up |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for b16, f32 in bf:
             for k in (f32, b16):
                 r = runs[k]
                 last = r["curve"][-1]
-                speed = r["images_per_cpu_s"] / runs[f32]["images_per_cpu_s"]
-                out.append(f"| {k} | {pct(last['heldout_acc'])} | {pct(last.get('heldout_acc_ema'))} "
+                same_cpu = run_cpu(r) == run_cpu(runs[f32])
+                speed = f"{r['images_per_cpu_s'] / runs[f32]['images_per_cpu_s']:.2f}x" if same_cpu else "— (other CPU)"
+                out.append(f"| {k} | {run_cpu(r)} | {pct(last['heldout_acc'])} | {pct(last.get('heldout_acc_ema'))} "
                            f"| {pct(r['heldout_plain']['acc'])} | {pct(r['heldout_tta']['acc'])} "
-                           f"| {fmt(r['heldout_tta']['logloss'])} | {r['images_per_cpu_s']:.0f} | {speed:.2f}x |")
+                           f"| {fmt(r['heldout_tta']['logloss'])} | {pct(r.get('test_tta', {}).get('acc'))} "
+                           f"| {r['images_per_cpu_s']:.0f} | {speed} |")
 
     if doc.get("probes"):
         out += ["", "## Throughput probes (training only, fresh process each)", "",

@@ -176,3 +176,14 @@ def test_the_leaderboard_fits_80_columns_with_every_run_name_whole(project, monk
     import json as json_
 
     assert {r["run"] for r in json_.loads(text)} == {"cnn-image-tuned-sample-long-name", "logreg-pca-sample"}
+
+
+def test_the_manifest_records_every_precision_the_folds_computed_in(project):
+    """A run resumed with another precision (``auto`` on another machine) says so: its manifest names both."""
+    request = dict(competition="fashion_mnist", model="mlp", data="sample", params={"epochs": 1}, n_folds=2)
+    first = run_cv(CvRequest(**request, precision="bfloat16"), fold=0).run
+    assert first.manifest.precision == "bfloat16" and not first.complete
+    run = run_cv(CvRequest(**request, precision="float32")).run
+    assert run.complete and run.manifest.precision == "bfloat16+float32"
+    again = run_cv(CvRequest(**request, precision="float32"), overwrite=True).run
+    assert again.manifest.precision == "float32"

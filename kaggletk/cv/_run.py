@@ -147,7 +147,7 @@ class _OpenRun:
         self.manifest.folds[outcome.fold] = _write_fold(self.folder, outcome)
         crash_point("fold-file-written")
         self.manifest.device = getattr(outcome.model, "device_", self.setup.device)
-        self.manifest.precision = getattr(outcome.model, "precision_", None)
+        self.manifest.precision = _merged(self.manifest.precision, getattr(outcome.model, "precision_", None))
         save_manifest(self.folder, self.manifest)
         shutil.rmtree(self.checkpoint_dir(outcome.fold), ignore_errors=True)
         self.result.ran_folds.append(outcome.fold)
@@ -223,6 +223,14 @@ def _verify(folder, manifest: RunManifest) -> None:
         path = folder / entry["file"]
         if not path.exists() or sha256_file(path) != entry["sha256"]:
             manifest.status = "running"  # every fold file is valid: _finish assembles the arrays again
+
+
+def _merged(recorded: str | None, new: str | None) -> str | None:
+    """The run's precision after one more fold: folds resumed on another machine may have computed in another
+    one (``--precision auto``), so the run names every precision its folds used, e.g. ``bfloat16+float32``."""
+    if not recorded or not new:
+        return new or recorded
+    return "+".join(sorted(set(recorded.split("+")) | {new}))
 
 
 def _write_fold(folder, outcome: FoldOutcome) -> FoldEntry:

@@ -209,7 +209,7 @@ def load(competition: str, data: str = "auto"):
 
 def cv(competition: str, model: str, *, view: str | None = None, view_params: dict | None = None,
        params: str | dict | None = None, folds: int | None = None, scheme: str | None = None, fold: int | None = None,
-       device: str = "auto", precision: str = "float32", data: str = "auto", name: str | None = None, seed: int = 0,
+       device: str = "auto", precision: str = "auto", data: str = "auto", name: str | None = None, seed: int = 0,
        overwrite: bool = False, save_models: bool = True, callbacks: Sequence[Any] = (), progress: bool = True) -> RunResult:
     """Cross-validate ``model`` on ``competition`` (see ``kaggletk cv --help`` for every argument).
 

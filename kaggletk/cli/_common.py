@@ -50,9 +50,10 @@ def add_device(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--device", default="auto", choices=DEVICES,
                         help="where models train: auto (a GPU when one is visible), cpu, or gpu (fails without one)")
-    parser.add_argument("--precision", default="float32", choices=PRECISIONS,
-                        help="compute precision of the neural networks: auto (bfloat16 on CPUs with AVX-512-BF16/AMX, float16 "
-                             "mixed precision on GPUs with tensor cores), float32 (default), bfloat16, mixed_float16")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="compute precision of the neural networks: auto (default: bfloat16 on CPUs with AVX-512-BF16 "
+                             "or AMX, float16 mixed precision on GPUs with tensor cores, float32 otherwise), float32, "
+                             "bfloat16, mixed_float16")
 
 
 def add_data(parser: argparse.ArgumentParser, help: str = "full data, the bundled sample, or auto (full when available)") -> None:

@@ -37,7 +37,8 @@ class CvRequest:
         K and fold scheme (default: the competition's); each has its own saved folds.
     device : {"auto", "cpu", "gpu"}
     precision : {"auto", "float32", "bfloat16", "mixed_float16"}
-        Compute precision of neural networks.
+        Compute precision of neural networks; ``auto`` (default): bfloat16 on CPUs with AVX-512-BF16 or AMX,
+        float16 mixed precision on GPUs with tensor cores, float32 otherwise.
     data : {"auto", "full", "sample"}
     seed : int
         Seed of the models (fold ``i`` uses ``seed + i``); the folds have their own.
@@ -56,7 +57,7 @@ class CvRequest:
     n_folds: int | None = None
     scheme: str | None = None
     device: str = "auto"
-    precision: str = "float32"
+    precision: str = "auto"
     data: str = "auto"
     seed: int = 0
     name: str | None = None

@@ -427,7 +427,7 @@ def train_run(doc: dict, key: str, candidate: str, epochs: int, precision: str, 
     PROBA_DIR.mkdir(parents=True, exist_ok=True)
     gitignore = PROBA_DIR / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text("*.npz\n")
+        gitignore.write_text("*.npz\n.lock\n")
     np.savez_compressed(PROBA_DIR / f"{key}.npz", valid_idx=data["valid_idx"],
                         **{f"{part}_{kind}": p.astype(np.float16) for part, d in final.items() for kind, p in d.items()})
     curve = rec["curve"]
@@ -634,6 +634,20 @@ def main(argv=None) -> int:
         print("PROBE " + json.dumps(probe_worker(args.probe_worker, args.precision, deterministic, args.probe_steps, args.seed)))
         return 0
 
+    from kaggletk._lock import folder_lock
+    from kaggletk.errors import KaggletkError
+
+    # one writer of the results at a time: each run rewrites the whole JSON after every epoch
+    try:
+        with folder_lock(PROBA_DIR, "bench/recipes.py: another run is writing bench/results/recipes-fashion_mnist.json",
+                         fix="wait for it to finish (one training at a time on this machine)"):
+            return _locked_main(parser, args, deterministic)
+    except KaggletkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _locked_main(parser, args, deterministic: bool) -> int:
     doc = load_results()
     doc["machine"] = machine()  # this session's machine; each run also records its own
     if args.report:

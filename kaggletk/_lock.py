@@ -53,11 +53,12 @@ def is_locked(folder: Path) -> bool:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, busy_message: str, wait_seconds: float = 0, shared: bool = False) -> Iterator[None]:
+def folder_lock(folder: Path, busy_message: str, wait_seconds: float = 0, shared: bool = False,
+                fix: str = "wait for it or use another --name") -> Iterator[None]:
     """Hold ``folder/.lock`` for the block: exclusively (a writer), or ``shared`` with other readers.
 
     A live holder that excludes this one makes it wait up to ``wait_seconds`` (polling) and then
-    fail with ``busy_message``, naming the writer's PID when it wrote one.
+    fail with ``busy_message``, naming the writer's PID when it wrote one, and then ``fix``.
     """
     folder = Path(folder)
     try:
@@ -75,7 +76,7 @@ def folder_lock(folder: Path, busy_message: str, wait_seconds: float = 0, shared
                 if time.monotonic() >= deadline:
                     holder = _holder(fd)
                     by = f" by process {holder}" if holder else " by another process"
-                    raise KaggletkError(f"{busy_message}{by} ({folder / LOCK_NAME}); wait for it or use another --name") from None
+                    raise KaggletkError(f"{busy_message}{by} ({folder / LOCK_NAME}); {fix}") from None
                 time.sleep(_POLL_SECONDS)
             except OSError as exc:
                 if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):

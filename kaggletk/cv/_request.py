@@ -11,7 +11,7 @@ from kaggletk.data import Dataset, load_dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.folds import Folds, load_folds
 from kaggletk.models import MODELS, Model
-from kaggletk.models._device import PRECISIONS, resolve_device, resolve_precision
+from kaggletk.models._device import resolve_device, resolve_precision
 from kaggletk.params import ParamSpec, parse_params
 from kaggletk.views import VIEWS, View, get_view
 from kaggletk.workspace import Workspace, check_name, workspace
@@ -114,8 +114,8 @@ def prepare(request: CvRequest, ws: Workspace | None = None, callbacks: Sequence
     """Validate a training request at the boundary: known model and view, typed params, device, saved folds."""
     ws = ws or workspace()
     model_cls = MODELS.get(request.model)
-    if request.precision not in PRECISIONS:
-        raise KaggletkError(f"--precision {request.precision!r}: use {', '.join(PRECISIONS)}")
+    device = resolve_device(request.device, request.model, model_cls.supports_gpu)
+    resolve_precision(request.precision, device)  # an unknown or impossible precision fails before any data is read
     dataset = load_dataset(request.competition, request.data, ws, callbacks=callbacks)
     competition = dataset.competition
     spec = parse_params(request.params, request.competition, request.model, ws, variant=dataset.variant)
@@ -129,8 +129,6 @@ def prepare(request: CvRequest, ws: Workspace | None = None, callbacks: Sequence
         raise KaggletkError(f"--view {view}: competition {request.competition} offers {', '.join(competition.offered_views())}")
     get_view(view, **request.view_params)  # unknown view parameters fail here
     model_params = resolve_model_params(competition, model_cls, spec.params)
-    device = resolve_device(request.device, request.model, model_cls.supports_gpu)
-    resolve_precision(request.precision, device)  # an impossible precision fails here, before a run folder exists
     folds = load_folds(dataset, scheme=request.scheme, n_splits=request.n_folds, ws=ws, callbacks=callbacks)
     run_name = check_name(request.name or default_run_name(request.model, view, dataset, spec.source), "run name")
     return RunSetup(request, dataset, folds, model_cls, view, spec, model_params, device, run_name)

@@ -38,6 +38,8 @@ def main(argv=None) -> int:
                         help="comma-separated compute precisions to compare (float32, bfloat16); default float32")
     args = parser.parse_args(argv)
     precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    if unknown := sorted(set(precisions) - {"float32", "bfloat16"}):
+        parser.error(f"--precisions: unknown {', '.join(unknown)}; use float32, bfloat16")
 
     import numpy as np
 

@@ -210,12 +210,15 @@ def load(competition: str, data: str = "auto"):
 def cv(competition: str, model: str, *, view: str | None = None, view_params: dict | None = None,
        params: str | dict | None = None, folds: int | None = None, scheme: str | None = None, fold: int | None = None,
        device: str = "auto", precision: str = "auto", data: str = "auto", name: str | None = None, seed: int = 0,
-       overwrite: bool = False, save_models: bool = True, callbacks: Sequence[Any] = (), progress: bool = True) -> RunResult:
+       overwrite: bool = False, save_models: bool = True, pseudo_labels: str | None = None, pseudo_threshold: float = 0.95,
+       callbacks: Sequence[Any] = (), progress: bool = True) -> RunResult:
     """Cross-validate ``model`` on ``competition`` (see ``kaggletk cv --help`` for every argument).
 
     ``callbacks`` may hold kaggletk ``Callback`` objects and native callbacks of the model's library
     (Keras ``TensorBoard``/``CSVLogger``, XGBoost ``TrainingCallback``...): each fold's fit gets them.
     ``save_models=False`` keeps the fold models off disk (no ``predict_proba`` of new images then).
+    ``pseudo_labels=RUN`` trains each fold also on the test images that RUN's model of the same fold
+    predicted with at least ``pseudo_threshold`` (a second round; the CV stays out-of-fold).
 
     Examples
     --------
@@ -231,7 +234,7 @@ def cv(competition: str, model: str, *, view: str | None = None, view_params: di
 
     request = CvRequest(competition, model, view=view, view_params=view_params or {}, params=params, n_folds=folds,
                         scheme=scheme, device=device, precision=precision, data=data, seed=seed, name=name,
-                        save_models=save_models)
+                        save_models=save_models, pseudo_labels=pseudo_labels, pseudo_threshold=pseudo_threshold)
     result = run_cv(request, fold=fold, overwrite=overwrite, callbacks=_callbacks(progress, callbacks))
     return RunResult(result.run)
 

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["kaggletk._api", "kaggletk._registry"]
+MODULES = ["kaggletk._api", "kaggletk._registry", "kaggletk.cv._pseudo"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -77,7 +77,8 @@ def cv_on_ray(args, specs: list[tuple[str, str | None]], view_params: dict) -> i
         raise KaggletkError(f"--track {args.track}: not with --ray yet; track the runs without --ray")
     requests = [CvRequest(args.competition, model, view=view, view_params=view_params, params=args.params, n_folds=args.folds,
                           scheme=args.scheme, device=args.device, precision=args.precision, data=args.data, seed=args.seed,
-                          name=args.name if len(specs) == 1 else None, save_models=args.save_models)
+                          name=args.name if len(specs) == 1 else None, save_models=args.save_models,
+                          pseudo_labels=args.pseudo_labels, pseudo_threshold=args.pseudo_threshold)
                 for model, view in specs]
     executor = executor_from(args)
     with GridProgress() as progress:

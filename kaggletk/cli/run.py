@@ -5,6 +5,7 @@ from __future__ import annotations
 from kaggletk.cli._common import add_command, add_data, add_device, add_output, emit_records, note, out
 from kaggletk.cli._ray import add_ray_options, cv_on_ray, wants_ray
 from kaggletk.cli._tables import Col, fitted_table, print_table
+from kaggletk.cv._pseudo import DEFAULT_THRESHOLD
 from kaggletk.folds import FOLD_SCHEMES
 from kaggletk.models import MODELS
 from kaggletk.views import VIEWS
@@ -35,6 +36,10 @@ def register(sub) -> None:
     p.add_argument("--no-models", dest="save_models", action="store_false",
                    help="do not keep the fold models (then `predict --images` cannot use this run)")
     p.add_argument("--track", choices=["mlflow"], help="also log the run to MLflow ($MLFLOW_TRACKING_URI, else oof/<comp>/mlflow.db)")
+    p.add_argument("--pseudo-labels", metavar="RUN",
+                   help="also learn from the test images RUN's model of the same fold predicted confidently (round two)")
+    p.add_argument("--pseudo-threshold", type=float, default=DEFAULT_THRESHOLD, metavar="P",
+                   help=f"confidence a test prediction needs to become a pseudo-label (default {DEFAULT_THRESHOLD})")
     add_ray_options(p)
 
     p = add_command(sub, "leaderboard", _leaderboard, "every run and blend of a competition, best CV first",
@@ -87,7 +92,8 @@ def _cv(args) -> int:
         request = CvRequest(args.competition, model, view=view, view_params=view_params, params=args.params,
                             n_folds=args.folds, scheme=args.scheme, device=args.device, precision=args.precision,
                             data=args.data, seed=args.seed, name=args.name if len(specs) == 1 else None,
-                            save_models=args.save_models)
+                            save_models=args.save_models, pseudo_labels=args.pseudo_labels,
+                            pseudo_threshold=args.pseudo_threshold)
         with RichProgress(model) as progress:
             result = run_cv(request, fold=args.fold, overwrite=args.overwrite, callbacks=[progress, *trackers])
         results.append(result)

@@ -85,9 +85,13 @@ def fit_fold(setup: RunSetup, fold: int, features: FoldFeatures, *, params: dict
     else:
         X_fit, X_valid, X_test = features.for_fold(fit_idx, valid_idx)
         X_stop = y_stop = None
+    y_fit = y[fit_idx]
+    if setup.pseudo is not None:  # round two: the test rows this fold's source model predicted confidently
+        rows, labels = setup.pseudo.for_fold(fold)
+        X_fit, y_fit = np.concatenate([X_fit, X_test[rows]]), np.concatenate([y_fit, labels.astype(y_fit.dtype)])
     features_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    model.fit(X_fit, y[fit_idx], X_stop=X_stop, y_stop=y_stop, callbacks=callbacks, checkpoint_dir=checkpoint_dir)
+    model.fit(X_fit, y_fit, X_stop=X_stop, y_stop=y_stop, callbacks=callbacks, checkpoint_dir=checkpoint_dir)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     oof = model.predict_proba(X_valid)
@@ -102,6 +106,8 @@ def fit_fold(setup: RunSetup, fold: int, features: FoldFeatures, *, params: dict
         )
     outcome = FoldOutcome(fold, fit_idx, valid_idx, stop_idx, oof, test, scores, features_seconds, fit_seconds,
                           predict_seconds, model)
+    if setup.pseudo is not None:
+        outcome.extra["pseudo"] = setup.pseudo.record(fold)
     if save_model:
         outcome.extra["files"] = saved_files(model, features.fitted_view, fold)
     return outcome

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kaggletk.callbacks import Callback
+from kaggletk.cv._pseudo import DEFAULT_THRESHOLD, PseudoLabels, load_pseudo_labels
 from kaggletk.data import Dataset, load_dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.folds import Folds, load_folds
@@ -47,6 +48,12 @@ class CvRequest:
     save_models : bool
         Keep each fold's fitted model (its library's own format) and view state beside the fold,
         for ``kaggletk predict --images`` and ``kaggletk.predict(run, images)``; default True.
+    pseudo_labels : str, optional
+        A model run on the same folds: each fold also learns from the test images that run's model
+        of the same fold predicted with at least ``pseudo_threshold`` (labelled by that model, which
+        never saw the fold's held-out rows).
+    pseudo_threshold : float
+        The confidence a test prediction needs to become a pseudo-label (default 0.95).
     """
 
     competition: str
@@ -62,6 +69,8 @@ class CvRequest:
     seed: int = 0
     name: str | None = None
     save_models: bool = True
+    pseudo_labels: str | None = None
+    pseudo_threshold: float = DEFAULT_THRESHOLD
 
 
 @dataclass
@@ -77,6 +86,7 @@ class RunSetup:
     params: dict[str, Any]  # validated overrides of the model's defaults
     device: str
     run_name: str
+    pseudo: PseudoLabels | None = None  # per fold, the test rows and labels its training part gains
 
     @property
     def full_params(self) -> dict[str, Any]:
@@ -131,4 +141,7 @@ def prepare(request: CvRequest, ws: Workspace | None = None, callbacks: Sequence
     model_params = resolve_model_params(competition, model_cls, spec.params)
     folds = load_folds(dataset, scheme=request.scheme, n_splits=request.n_folds, ws=ws, callbacks=callbacks)
     run_name = check_name(request.name or default_run_name(request.model, view, dataset, spec.source), "run name")
-    return RunSetup(request, dataset, folds, model_cls, view, spec, model_params, device, run_name)
+    pseudo = None
+    if request.pseudo_labels:
+        pseudo = load_pseudo_labels(request.pseudo_labels, request.pseudo_threshold, dataset, folds, run_name, ws)
+    return RunSetup(request, dataset, folds, model_cls, view, spec, model_params, device, run_name, pseudo)

@@ -106,6 +106,8 @@ def run_grid(requests: Sequence[CvRequest], *, fold: int | None = None, overwrit
     twice = [folder for i, folder in enumerate(folders) if folder in folders[:i]]
     if twice:
         raise KaggletkError(f"run {twice[0].name} is asked for twice in one grid; give the requests other names")
+    for setup, folder in zip(setups, folders):
+        _check_pseudo_sources(setup, folder, fold, overwrite)
     with contextlib.ExitStack() as held:
         runs = []
         for setup, folder, obs in zip(setups, folders, observers):
@@ -162,6 +164,17 @@ class _OpenRun:
         return self.result
 
 
+def _check_pseudo_sources(setup: RunSetup, folder: Path, fold: int | None, overwrite: bool) -> None:
+    """Refuse, before anything is written, to train a fold whose pseudo-labels' source fold is not there yet."""
+    if setup.pseudo is None:
+        return
+    done = set(read_manifest(folder).folds) if (folder / "manifest.json").exists() and not overwrite else set()
+    todo = [fold] if fold is not None else range(setup.folds.n_splits)
+    unlabelled = [f for f in todo if f not in done and f not in setup.pseudo.rows]
+    if unlabelled:
+        raise KaggletkError(setup.pseudo.missing_message(unlabelled))
+
+
 def _new_manifest(setup: RunSetup) -> RunManifest:
     request, dataset, folds = setup.request, setup.dataset, setup.folds
     return RunManifest(
@@ -171,6 +184,7 @@ def _new_manifest(setup: RunSetup) -> RunManifest:
         seed=request.seed, data=dataset.variant, data_fingerprint=dataset.fingerprint, fold_scheme=folds.scheme,
         n_folds=folds.n_splits, fold_seed=folds.seed, fold_hash=folds.hash, metric=dataset.competition.metric,
         step_unit=setup.model_cls.step_unit, versions=library_versions(), host=platform.node(),
+        pseudo_labels={"run": setup.pseudo.source, "threshold": setup.pseudo.threshold} if setup.pseudo else None,
     )
 
 

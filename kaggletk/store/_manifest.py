@@ -19,7 +19,7 @@ from kaggletk.metrics import METRICS
 RUN_FORMAT = 2
 # Identity of a run: a rerun with other values of these is another run (refused, or --overwrite).
 SETTINGS = ("kind", "model", "view", "view_params", "params", "early_stopping", "seed", "data",
-            "data_fingerprint", "fold_scheme", "n_folds", "fold_seed", "fold_hash")
+            "data_fingerprint", "fold_scheme", "n_folds", "fold_seed", "fold_hash", "pseudo_labels")
 
 
 def _metric_values(d: dict[str, Any], prefix: str = "", suffix: str = "") -> dict[str, float]:
@@ -145,6 +145,7 @@ class RunManifest:
     step_unit: str = "epoch"
     device: str | None = None
     precision: str | None = None
+    pseudo_labels: dict[str, Any] | None = None  # {"run", "threshold"}: the source of each fold's pseudo-labels, if any
     status: str = "running"
     folds: dict[int, FoldEntry] = field(default_factory=dict)
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # final arrays: "oof"/"test" -> {"file", "sha256"}

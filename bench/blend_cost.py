@@ -4,7 +4,8 @@
 
 Times every registered blend method, beside the code they replaced: hill climbing that computed
 the tie-breaking log loss for every candidate (now only for candidates tied on the metric; the
-weights must be the same), and the stacker with float64 level-2 features (now float32), on ``--n-runs`` runs of the competition's full
+weights must be the same), the stacker with float64 level-2 features (now float32) and with its folds
+fitted one after another (now one thread per core; the models must be the same), on ``--n-runs`` runs of the competition's full
 training set and its real folds. The runs' OOF and test probabilities come from ``--runs`` (real
 runs, repeated with small Dirichlet noise so that the copies differ, as ``bench/blend.py`` does)
 or, without it, are simulated for the real labels: each run's logits are its class signal plus
@@ -95,6 +96,9 @@ def main(argv=None) -> int:
     class Float64Stack(StackBlend):
         feature_dtype = np.float64
 
+    class SerialStack(StackBlend):
+        n_jobs = 1
+
     class HillBefore(HillClimbBlend):
         climb = staticmethod(hill_climb_before)
 
@@ -114,6 +118,7 @@ def main(argv=None) -> int:
     methods = {m: (lambda m=m: make_method(m)) for m in BLEND_METHODS}
     methods["hill (tie-breaker for every candidate, before)"] = HillBefore
     methods["stack (float64 features, before)"] = Float64Stack
+    methods["stack (folds one after another, before)"] = SerialStack
     seconds: dict[str, list[float]] = {m: [] for m in methods}
     outputs = {}
     for round_ in range(args.repeats):
@@ -129,6 +134,8 @@ def main(argv=None) -> int:
         rows.append([name, statistics.median(times), min(times), max(times), acc])
     ratios = [b / a for a, b in zip(seconds["stack"], seconds["stack (float64 features, before)"])]
     hill_ratios = [b / a for a, b in zip(seconds["hill"], seconds["hill (tie-breaker for every candidate, before)"])]
+    serial_ratios = [b / a for a, b in zip(seconds["stack"], seconds["stack (folds one after another, before)"])]
+    same_serial = bool(np.array_equal(outputs["stack"].oof, outputs["stack (folds one after another, before)"].oof))
     same_hill = outputs["hill"].details == outputs["hill (tie-breaker for every candidate, before)"].details
     diff = float(np.abs(outputs["stack"].oof - outputs["stack (float64 features, before)"].oof).max())
     table = markdown_table(["method", "median s", "min s", "max s", "OOF accuracy"], rows)
@@ -136,11 +143,15 @@ def main(argv=None) -> int:
               f"{source}; run accuracies {min(run_acc):.3f}-{max(run_acc):.3f}. {args.repeats} rounds, methods interleaved. "
               f"Stack float64/float32 time ratio per round: {', '.join(f'{r:.2f}' for r in ratios)}; largest OOF "
               f"probability difference between the two: {diff:.1e}. Hill before/now time ratio per round: "
-              f"{', '.join(f'{r:.2f}' for r in hill_ratios)}; same weights: {'yes' if same_hill else 'NO'}.")
+              f"{', '.join(f'{r:.2f}' for r in hill_ratios)}; same weights: {'yes' if same_hill else 'NO'}. "
+              f"Stack serial/parallel folds time ratio per round: {', '.join(f'{r:.2f}' for r in serial_ratios)}; "
+              f"identical OOF probabilities: {'yes' if same_serial else 'NO'}.")
     write_results(f"blend-cost-{args.competition}", {"source": source, "n_runs": args.n_runs, "run_accuracies": run_acc,
                                                       "cost": cost, "stack_float64_over_float32": ratios,
                                                       "stack_max_abs_diff": diff,
-                                                      "hill_before_over_now": hill_ratios, "hill_same_weights": same_hill}, table)
+                                                      "hill_before_over_now": hill_ratios, "hill_same_weights": same_hill,
+                                                      "stack_serial_over_parallel": serial_ratios,
+                                                      "stack_serial_identical": same_serial}, table)
     return 0
 
 

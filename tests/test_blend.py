@@ -178,3 +178,30 @@ def test_predict_writes_a_run_submission_and_score_matches_the_manifest(three_ru
     status, out, _ = run_cli("score", "sign_mnist", str(path), "--data", "sample")
     expected = load_run("sign_mnist", "logreg-hog-sample").manifest.test.scores["accuracy"]
     assert status == 0 and f"test accuracy {expected:.4f}" in out
+
+
+def test_the_logreg_stacker_fits_its_folds_in_parallel_to_the_same_models_as_one_after_another(project):
+    """Each fold's level-2 model comes back to its own fold: threads change the time, not one probability."""
+    from types import SimpleNamespace
+
+    from kaggletk.metrics import get_metric
+
+    dataset = load_dataset("fashion_mnist", "sample")
+    folds, y = load_folds(dataset), dataset.y
+    rng = np.random.default_rng(1)
+    signal = np.eye(10)[y] * rng.uniform(0.5, 3.0, size=(4, 1, 1)) + rng.normal(0, 1.0, (4, len(y), 10))
+    oof = (np.exp(signal) / np.exp(signal).sum(axis=2, keepdims=True)).astype(np.float32)
+    test = rng.dirichlet(np.ones(10), size=(4, 200)).astype(np.float32)
+    data = BlendInput([SimpleNamespace(name=f"run{i}") for i in range(4)], oof, test, y, folds, get_metric("accuracy"))
+
+    class OneAfterAnother(StackBlend):
+        n_jobs = 1
+
+    class Parallel(StackBlend):
+        n_jobs = 2
+
+    serial, parallel = OneAfterAnother().blend(data), Parallel().blend(data)
+    np.testing.assert_array_equal(parallel.oof, serial.oof)
+    np.testing.assert_array_equal(parallel.test, serial.test)
+    assert parallel.details == serial.details and sorted(parallel.files) == sorted(serial.files)
+    assert (parallel.oof.argmax(1) == y).mean() > 0.8

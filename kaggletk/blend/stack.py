@@ -86,7 +86,7 @@ class StackBlend(BlendMethod):
 
         # One BLAS thread per fit: the problem is small per call, and more threads thrash beside OpenMP libraries.
         # The logreg folds fit in parallel threads instead (NumPy and the solver release the GIL), one per core:
-        # 1.8x on 2 idle cores (bench/blend_cost.py), the same models; LightGBM threads itself.
+        # 1.5-1.8x on 2 idle cores (bench/blend_cost.py), the same models; LightGBM threads itself.
         jobs = min(data.folds.n_splits, self.n_jobs or _cores()) if self.stacker == "logreg" else 1
         with threadpool_limits(limits=1, user_api="blas"):
             models = Parallel(n_jobs=jobs, prefer="threads")(delayed(fit)(fold) for fold in range(data.folds.n_splits))

@@ -73,6 +73,8 @@ class StackBlend(BlendMethod):
         from joblib import Parallel, delayed
         from threadpoolctl import threadpool_limits
 
+        from kaggletk._threads import available_cores
+
         n_classes = data.oof.shape[2]
         X, X_test = features(data.oof, self.log_odds, self.feature_dtype), features(data.test, self.log_odds, self.feature_dtype)
         oof = np.zeros((X.shape[0], n_classes))
@@ -87,7 +89,7 @@ class StackBlend(BlendMethod):
         # One BLAS thread per fit: the problem is small per call, and more threads thrash beside OpenMP libraries.
         # The logreg folds fit in parallel threads instead (NumPy and the solver release the GIL), one per core:
         # 1.5-1.8x on 2 idle cores (bench/blend_cost.py), the same models; LightGBM threads itself.
-        jobs = min(data.folds.n_splits, self.n_jobs or _cores()) if self.stacker == "logreg" else 1
+        jobs = min(data.folds.n_splits, self.n_jobs or available_cores()) if self.stacker == "logreg" else 1
         with threadpool_limits(limits=1, user_api="blas"):
             models = Parallel(n_jobs=jobs, prefer="threads")(delayed(fit)(fold) for fold in range(data.folds.n_splits))
         for fold, model in enumerate(models):
@@ -101,13 +103,6 @@ class StackBlend(BlendMethod):
         if reliance.sum() > 0:
             details["weights"] = {n: float(w) for n, w in zip(data.names, reliance / reliance.sum())}
         return BlendOutput(oof.astype(np.float32), test.astype(np.float32), details, files)
-
-
-def _cores() -> int:
-    """The cores this process may run on."""
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _reliance(model, n_runs: int) -> np.ndarray:

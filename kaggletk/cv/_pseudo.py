@@ -50,10 +50,14 @@ class PseudoLabels:
         return (f"--pseudo-labels {self.source}: that run has no {word} {listed} yet, whose test predictions label this "
                 f"run's {word} {listed}; train them first (kaggletk cv with --name {self.source}), or pass --fold")
 
+    @property
+    def setting(self) -> dict:
+        """The run's setting (``RunManifest.pseudo_labels``): a rerun with another source or threshold is another run."""
+        return {"run": self.source, "threshold": self.threshold}
+
     def record(self, fold: int) -> dict:
         """What the fold's manifest entry keeps of its pseudo-labels."""
-        return {"run": self.source, "threshold": self.threshold, "rows": int(len(self.rows[fold])),
-                "source_sha256": self.sha256[fold]}
+        return {**self.setting, "rows": int(len(self.rows[fold])), "source_sha256": self.sha256[fold]}
 
 
 def load_pseudo_labels(source: str, threshold: float, dataset: Dataset, folds: Folds, run_name: str,

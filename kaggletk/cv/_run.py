@@ -184,7 +184,7 @@ def _new_manifest(setup: RunSetup) -> RunManifest:
         seed=request.seed, data=dataset.variant, data_fingerprint=dataset.fingerprint, fold_scheme=folds.scheme,
         n_folds=folds.n_splits, fold_seed=folds.seed, fold_hash=folds.hash, metric=dataset.competition.metric,
         step_unit=setup.model_cls.step_unit, versions=library_versions(), host=platform.node(),
-        pseudo_labels={"run": setup.pseudo.source, "threshold": setup.pseudo.threshold} if setup.pseudo else None,
+        pseudo_labels=setup.pseudo.setting if setup.pseudo else None,
     )
 
 

@@ -197,12 +197,15 @@ def report(runs: list[str]) -> None:
             stored = load_run(COMP, result.name)
             blends.append([method, 100 * stored.manifest.cv.oof["accuracy"],
                            100 * float(np.mean(stored.test().argmax(1) == y_test))])
+    def two(table_rows):  # percentages and hours to two decimals (markdown_table rounds numbers >= 10 to integers)
+        return [[f"{v:.2f}" if isinstance(v, float) else v for v in row] for row in table_rows]
+
     table = ("## Runs\n\n" + markdown_table(
-        ["run", "folds done", "CV acc % (OOF)", "test acc % (mean of the finished fold models)", "precision (every fold's)", "hours (wall)"], summary)
+        ["run", "folds done", "CV acc % (OOF)", "test acc % (mean of the finished fold models)", "precision (every fold's)", "hours (wall)"], two(summary))
         + "\n\n## Folds\n\n" + markdown_table(
-        ["run", "fold", "held-out acc %", "test acc % (this fold model)", "host", "hours (wall)"], rows)
+        ["run", "fold", "held-out acc %", "test acc % (this fold model)", "host", "hours (wall)"], two(rows))
         + "\n\n## Blends (every run complete)\n\n"
-        + (markdown_table(["method", "CV acc % (OOF)", "test acc %"], blends) if blends else "not yet: runs are still training")
+        + (markdown_table(["method", "CV acc % (OOF)", "test acc %"], two(blends)) if blends else "not yet: runs are still training")
         + "\n\nCommand: `nice -n 5 python bench/ladder.py` (rerun in each session until every run is complete).")
     write_results("ladder-fashion_mnist", {"runs": summary, "folds": rows, "blends": blends}, table)
 

@@ -121,7 +121,7 @@ def test_params_file_and_tuned(project, tmp_path):
 
 
 CLI_ERRORS = [
-    (["cv", "fashion_mnist", "--model", "svm"], "--model 'svm': unknown model; known: mlp, lenet5, cnn, resnet, xgb, lgbm, rf, logreg"),
+    (["cv", "fashion_mnist", "--model", "svm"], "--model 'svm': unknown model; known: mlp, lenet5, cnn, resnet, resnet20, xgb, lgbm, rf, logreg"),
     (["cv", "fashion_mnist", "--model", "xgbb"], "--model 'xgbb': unknown model; did you mean xgb?"),
     (["cv", "fashion_mnist", "--model", "logreg", "--view", "image"], "--view image: model logreg takes flat views"),
     (["cv", "fashion_mnist", "--model", "logreg", "--params", "{C: 1}"], "--params: not valid JSON"),

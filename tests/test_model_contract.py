@@ -21,13 +21,14 @@ from kaggletk.views import get_view
 FAST = {
     "mlp": {"epochs": 2, "units": [32]}, "lenet5": {"epochs": 2}, "cnn": {"epochs": 2, "filters": [8, 16, 16], "dense": 16},
     "resnet": {"epochs": 1, "widths": [8, 8, 8, 8], "blocks": 1, "batch_size": 64},
+    "resnet20": {"epochs": 1, "widths": [8, 8, 8], "blocks": 1, "batch_size": 64},
     "xgb": {"n_estimators": 30, "max_depth": 3}, "lgbm": {"n_estimators": 30, "force_col_wise": True},
     "rf": {"n_estimators": 20}, "logreg": {"max_iter": 100},
 }
 
 
-# Every registered model; the resnet (about a minute for both contracts) runs with -m slow.
-CONTRACT_MODELS = [pytest.param(m, marks=pytest.mark.slow) if m == "resnet" else m for m in MODELS]
+# Every registered model; the resnets (about a minute each for both contracts) run with -m slow.
+CONTRACT_MODELS = [pytest.param(m, marks=pytest.mark.slow) if m in ("resnet", "resnet20") else m for m in MODELS]
 
 
 def _params(name: str) -> dict:

@@ -15,6 +15,7 @@ from tests.helpers import REPO
 FAST = {
     "mlp": {"epochs": 4}, "lenet5": {"epochs": 4}, "cnn": {"epochs": 4, "filters": [16, 32, 64], "dense": 64},
     "resnet": {"epochs": 3, "widths": [8, 16, 32, 32], "blocks": 1, "batch_size": 32},  # BN statistics need steps
+    "resnet20": {"epochs": 3, "widths": [8, 16, 32], "blocks": 1, "batch_size": 32, "learning_rate": 0.05},
     "xgb": {"n_estimators": 40}, "lgbm": {"n_estimators": 40}, "rf": {"n_estimators": 50}, "logreg": {},
 }
 
@@ -195,3 +196,59 @@ def test_gpu_flag_fails_clearly_without_a_gpu(slice_):
         get_model_class("xgb")({"n_estimators": 5}, n_classes=10, device="gpu").fit(X, y)
     with pytest.raises(KaggletkError, match="model logreg runs on the CPU only"):
         get_model_class("logreg")(n_classes=10, device="gpu").fit(X, y)
+
+
+def test_resnet20_trains_its_sgd_recipe_augments_in_training_only_and_resumes_and_reloads(slice_, tmp_path):
+    """The resnet20's recipe: SGD with Nesterov momentum and decoupled weight decay on kernels only; its
+    shift/flip/erase layer changes images in training only (a shift keeps pixel values); a fit cut after its
+    first epoch resumes from the checkpoint to the uninterrupted model (the layer's random state included);
+    and the saved model loads in a fresh process (the layer is registered for ``safe_mode``)."""
+    import json
+    import subprocess
+    import sys
+
+    from kaggletk.models._augment import shift_flip_erase
+    from kaggletk.models._keras import import_keras
+
+    keras = import_keras()
+    images, y, valid_images, y_valid = slice_
+    view = get_view("image")
+    X, X_valid = view.transform(images[:600]), view.transform(valid_images)
+    y = y[:600]
+    # a shift alone moves pixels without interpolation: every output pixel is an input pixel or zero padding
+    shifted = np.asarray(shift_flip_erase(keras)(shift_px=2, flip=False, erase_p=0.0, seed=1)(X[:64], training=True))
+    assert not np.array_equal(shifted, X[:64]) and set(np.unique(shifted)) <= set(np.unique(X[:64])) | {0.0}
+    erased = np.asarray(shift_flip_erase(keras)(shift_px=0, flip=False, erase_p=1.0, seed=1)(X[:64], training=True))
+    assert (erased != X[:64]).reshape(64, -1).any(axis=1).all()  # every image has a patch of noise
+
+    params = {**FAST["resnet20"], "hflip": True}
+    cls = get_model_class("resnet20")
+    whole = cls(params, n_classes=10, device="cpu", seed=3).fit(X, y)
+    optimizer = whole.model_.optimizer
+    assert type(optimizer).__name__ == "SGD" and optimizer.nesterov and optimizer.weight_decay == pytest.approx(5e-3)
+    assert not whole.stops_early and (whole.predict_proba(X_valid).argmax(axis=1) == y_valid).mean() > 0.3
+
+    class Stop(Exception):
+        pass
+
+    class StopAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise Stop
+
+    with pytest.raises(Stop):
+        cls(params, n_classes=10, device="cpu", seed=3).fit(X, y, callbacks=[StopAfterFirstEpoch()],
+                                                             checkpoint_dir=tmp_path / "ck")
+    resumed = cls(params, n_classes=10, device="cpu", seed=3).fit(X, y, checkpoint_dir=tmp_path / "ck")
+    np.testing.assert_allclose(resumed.history_["loss"], whole.history_["loss"], rtol=1e-4)
+    np.testing.assert_allclose(resumed.predict_proba(X_valid[:50]), whole.predict_proba(X_valid[:50]), atol=1e-4)
+
+    files = whole.save(tmp_path / "saved", "fold-0")
+    np.save(tmp_path / "x.npy", X_valid[:50])
+    code = ("import json, sys, numpy as np; from pathlib import Path; from kaggletk.models import get_model_class; "
+            "m = get_model_class('resnet20').load(Path(sys.argv[1]), json.loads(sys.argv[2]), device='cpu'); "
+            "np.save(sys.argv[3], m.predict_proba(np.load(sys.argv[4])))")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "saved"), json.dumps(files), str(tmp_path / "p.npy"),
+                           str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), whole.predict_proba(X_valid[:50]), atol=1e-5)

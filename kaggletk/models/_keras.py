@@ -129,7 +129,8 @@ class KerasModel(Model):
         return {"epochs": Range(1, None), "batch_size": Range(1, None), "learning_rate": Range(0, None, low_open=True),
                 "patience": Range(1, None), "dropout": Range(0, 1, high_open=True), "dense_dropout": Range(0, 1, high_open=True),
                 "l2": Range(0, None), "schedule": ("plateau", "cosine", "constant"),
-                "label_smoothing": Range(0, 1, high_open=True), "warmup_epochs": Range(0, None)}
+                "label_smoothing": Range(0, 1, high_open=True), "warmup_epochs": Range(0, None),
+                "optimizer": ("adam", "sgd"), "momentum": Range(0, 1, high_open=True), "weight_decay": Range(0, None)}
 
     def build(self, keras, input_shape: tuple[int, ...]):
         raise NotImplementedError
@@ -179,8 +180,7 @@ class KerasModel(Model):
         with self._device_scope():
             with dtype_policy(keras, self.precision_):
                 model = self.build(keras, X.shape[1:])
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                          loss=loss, metrics=["accuracy"])
+            model.compile(optimizer=self._optimizer(keras, p, learning_rate), loss=loss, metrics=["accuracy"])
             callbacks: list[Any] = [_learning_rate_logger(keras), _bridge(keras, self)]
             if X_stop is not None:
                 if p.get("patience"):
@@ -206,6 +206,21 @@ class KerasModel(Model):
         self.model_ = model
         losses = self.history_.get("val_loss") or self.history_.get("loss") or [0.0]
         self.best_iteration_ = int(np.argmin(losses))
+
+    @staticmethod
+    def _optimizer(keras, p: dict, learning_rate):
+        """Adam, or SGD with Nesterov momentum (``optimizer: "sgd"``, ``momentum``); ``weight_decay`` is
+        Keras's decoupled decay (each step ``w -= lr * weight_decay * w``), of the kernels only (not the
+        BatchNorm scales and offsets or the biases). Adapters without these parameters train with Adam."""
+        decay = float(p.get("weight_decay") or 0.0)
+        kwargs = {"learning_rate": learning_rate, **({"weight_decay": decay} if decay else {})}
+        if p.get("optimizer", "adam") == "sgd":
+            optimizer = keras.optimizers.SGD(momentum=float(p.get("momentum", 0.9)), nesterov=True, **kwargs)
+        else:
+            optimizer = keras.optimizers.Adam(**kwargs)
+        if decay:
+            optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+        return optimizer
 
     @staticmethod
     def _learning_rate(keras, p: dict, epochs: int, steps_per_epoch: int):

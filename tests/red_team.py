@@ -1031,6 +1031,9 @@ ELSEWHERE: list[tuple[str, str, str, str]] = [
      "tests/test_reliability.py::test_cv_killed_at_any_point_reruns_to_the_same_oof[between-final-arrays]"),
     (R, "a Keras fold SIGKILLed between epochs", "rerun resumes at the next epoch and ends with the same model",
      "tests/test_reliability.py::test_a_keras_fold_killed_between_epochs_resumes_at_the_next_epoch_with_the_same_model"),
+    (R, "a pseudo-label run resumed after its source run was trained again", "refused in one line (its finished folds and "
+     "its epoch checkpoint learned the old labels); --overwrite trains it on the new ones",
+     "tests/test_pseudo.py::test_a_pseudo_run_is_not_resumed_on_labels_from_a_source_that_was_trained_again"),
     (R, "`cv` killed from outside in the middle of a fold", "rerun resumes at that fold",
      "tests/test_reliability.py::test_cv_killed_mid_fold_from_outside_resumes"),
     (R, "`blend` killed while writing", "the previous blend stays whole and usable",

@@ -69,3 +69,41 @@ def test_pseudo_label_sources_are_refused_in_one_line_before_anything_is_written
     status, _, err = run_cli("cv", "fashion_mnist", "--model", "logreg", "--data", "sample", "--name", "new",
                              "--pseudo-labels", "one-fold", "--fold", "0")
     assert status == 0, err
+
+
+@pytest.mark.slow
+def test_a_pseudo_run_is_not_resumed_on_labels_from_a_source_that_was_trained_again(project):
+    """Fold by fold a pseudo run resumes (a killed fold at its epoch checkpoint) while its source is unchanged; once the
+    source is trained again, neither its finished folds nor its checkpoint are mixed with the new labels."""
+    import signal
+
+    from kaggletk.store import load_run
+    from tests.test_reliability import _kaggletk
+
+    base = ["cv", "fashion_mnist", "--data", "sample", "--folds", "3"]
+    assert run_cli(*base, "--model", "logreg", "--name", "first")[0] == 0
+    second = [*base, "--model", "mlp", "--name", "second", "--pseudo-labels", "first",
+              "--params", '{"epochs": 2, "patience": null}']
+    folder = project / "oof" / "fashion_mnist" / "second"
+    assert run_cli(*second, "--fold", "0")[0] == 0
+    for fold in (1, 2):  # each killed after its first epoch; fold 1 is then resumed, fold 2 left in its checkpoint
+        killed = _kaggletk(project, *second, "--fold", str(fold), env={"KAGGLETK_CRASH_AT": "epoch-saved"})
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert (folder / f".fold-{fold}.checkpoint" / "checkpoint.json").exists()
+    status, _, err = run_cli(*second, "--fold", "1")
+    assert status == 0, err
+    run = load_run("fashion_mnist", "second")
+    assert sorted(run.manifest.folds) == [0, 1] and len(run.history(1)["loss"]) == 2
+    # the source trained again with another C: its fold files (and confident rows) change
+    assert run_cli(*base, "--model", "logreg", "--name", "first", "--params", '{"C": 0.01}', "--overwrite")[0] == 0
+    before = (folder / "manifest.json").read_bytes()
+    status, _, err = run_cli(*second)
+    assert status == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "folds 0, 1, 2 learned from pseudo-labels of run first's folds 0, 1, 2" in err and "--overwrite" in err, err
+    assert (folder / "manifest.json").read_bytes() == before and (folder / ".fold-2.checkpoint" / "checkpoint.json").exists()
+    status, _, err = run_cli(*second, "--overwrite")
+    assert status == 0, err
+    first, run = load_run("fashion_mnist", "first"), load_run("fashion_mnist", "second")
+    assert run.complete and not list(folder.glob(".fold-*.checkpoint"))
+    for fold in range(3):
+        assert run.manifest.folds[fold].extra["pseudo"]["source_sha256"] == first.manifest.folds[fold].sha256

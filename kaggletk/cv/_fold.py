@@ -8,6 +8,7 @@ rows; the held-out part is only predicted and scored.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,8 @@ def fit_fold(setup: RunSetup, fold: int, features: FoldFeatures, *, params: dict
     y_fit = y[fit_idx]
     if setup.pseudo is not None:  # round two: the test rows this fold's source model predicted confidently
         rows, labels = setup.pseudo.for_fold(fold)
+        if checkpoint_dir is not None:  # a resume of this fold checks that its source fold is unchanged
+            setup.pseudo.mark(Path(checkpoint_dir), fold)
         X_fit, y_fit = np.concatenate([X_fit, X_test[rows]]), np.concatenate([y_fit, labels.astype(y_fit.dtype)])
     features_seconds = time.perf_counter() - start
     start = time.perf_counter()

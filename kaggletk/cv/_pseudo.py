@@ -11,9 +11,11 @@ A blend's test probabilities are such an average, so only model runs can be sour
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from kaggletk._io import read_json, write_json
 from kaggletk.data import Dataset
 from kaggletk.errors import KaggletkError
 from kaggletk.folds import Folds
@@ -22,6 +24,13 @@ from kaggletk.workspace import Workspace
 
 #: the default confidence a test prediction needs to become a pseudo-label
 DEFAULT_THRESHOLD = 0.95
+_MARKER = "pseudo.json"
+
+
+def pseudo_marker(checkpoint_dir: Path) -> str | None:
+    """The source fold digest a fold's epoch checkpoint was trained with (None: not noted)."""
+    marker = checkpoint_dir / _MARKER
+    return read_json(marker).get("source_sha256") if marker.exists() else None
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,18 @@ class PseudoLabels:
         word = "fold" if len(folds) == 1 else "folds"
         return (f"--pseudo-labels {self.source}: that run has no {word} {listed} yet, whose test predictions label this "
                 f"run's {word} {listed}; train them first (kaggletk cv with --name {self.source}), or pass --fold")
+
+    def stale_message(self, run_name: str, folds: list[int]) -> str:
+        listed = ", ".join(str(f) for f in folds)
+        word = "fold" if len(folds) == 1 else "folds"
+        return (f"run {run_name}: {word} {listed} learned from pseudo-labels of run {self.source}'s {word} {listed} as "
+                f"{'they were' if len(folds) > 1 else 'it was'} before {self.source} was trained again; rerun with "
+                f"--overwrite to train {run_name} on {self.source}'s new labels, or give another --name")
+
+    def mark(self, checkpoint_dir: Path, fold: int) -> None:
+        """Note in a fold's checkpoint folder which source fold file labels it (a resume checks it)."""
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        write_json(checkpoint_dir / _MARKER, {"source": self.source, "source_sha256": self.sha256[fold]})
 
     @property
     def setting(self) -> dict:

@@ -27,6 +27,7 @@ from kaggletk._versions import library_versions
 from kaggletk.callbacks import Callback, CallbackList, RunInfo
 from kaggletk.cv._executor import Executor, RunJob, SerialExecutor
 from kaggletk.cv._fold import FoldOutcome
+from kaggletk.cv._pseudo import pseudo_marker
 from kaggletk.cv._request import CvRequest, RunSetup, prepare
 from kaggletk.errors import KaggletkError
 from kaggletk.store import (FoldEntry, Run, RunManifest, load_run, read_manifest, run_folder, run_lock, save_final, save_fold,
@@ -168,11 +169,24 @@ def _check_pseudo_sources(setup: RunSetup, folder: Path, fold: int | None, overw
     """Refuse, before anything is written, to train a fold whose pseudo-labels' source fold is not there yet."""
     if setup.pseudo is None:
         return
-    done = set(read_manifest(folder).folds) if (folder / "manifest.json").exists() and not overwrite else set()
+    if overwrite or not (folder / "manifest.json").exists():
+        done: dict = {}
+    else:
+        done = read_manifest(folder).folds
     todo = [fold] if fold is not None else range(setup.folds.n_splits)
     unlabelled = [f for f in todo if f not in done and f not in setup.pseudo.rows]
     if unlabelled:
         raise KaggletkError(setup.pseudo.missing_message(unlabelled))
+    # A fold (finished, or in progress in its epoch checkpoint) that learned from another version of its source
+    # fold than the source holds now: resuming would mix two sets of pseudo-labels in one run.
+    learned = {f: (entry.extra.get("pseudo") or {}).get("source_sha256") for f, entry in done.items()}
+    if not overwrite:
+        for f in todo:
+            if f not in done and (folder / f".fold-{f}.checkpoint" / "checkpoint.json").exists():
+                learned[f] = pseudo_marker(folder / f".fold-{f}.checkpoint")
+    stale = sorted(f for f, digest in learned.items() if digest != setup.pseudo.sha256.get(f))
+    if stale:
+        raise KaggletkError(setup.pseudo.stale_message(setup.run_name, stale))
 
 
 def _new_manifest(setup: RunSetup) -> RunManifest:

@@ -178,12 +178,16 @@ def test_the_leaderboard_fits_80_columns_with_every_run_name_whole(project, monk
     assert {r["run"] for r in json_.loads(text)} == {"cnn-image-tuned-sample-long-name", "logreg-pca-sample"}
 
 
-def test_the_manifest_records_every_precision_the_folds_computed_in(project):
-    """A run resumed with another precision (``auto`` on another machine) says so: its manifest names both."""
+def test_the_manifest_records_every_precision_and_device_the_folds_computed_on(project):
+    """A run resumed with another precision or device (``auto`` on another machine) says so: its manifest names both."""
     request = dict(competition="fashion_mnist", model="mlp", data="sample", params={"epochs": 1}, n_folds=2)
     first = run_cv(CvRequest(**request, precision="bfloat16"), fold=0).run
-    assert first.manifest.precision == "bfloat16" and not first.complete
+    assert first.manifest.precision == "bfloat16" and first.manifest.device == "cpu" and not first.complete
     run = run_cv(CvRequest(**request, precision="float32")).run
-    assert run.complete and run.manifest.precision == "bfloat16+float32"
+    assert run.complete and run.manifest.precision == "bfloat16+float32" and run.manifest.device == "cpu"
     again = run_cv(CvRequest(**request, precision="float32"), overwrite=True).run
     assert again.manifest.precision == "float32"
+    # a fold resumed on a GPU machine adds its device the same way (this machine has none to train on)
+    from kaggletk.cv._run import _merged
+
+    assert _merged("cpu", "gpu") == _merged("gpu+cpu", "cpu") == "cpu+gpu" and _merged(None, "cpu") == "cpu"

@@ -149,7 +149,7 @@ class _OpenRun:
         crash_point("fold-trained")
         self.manifest.folds[outcome.fold] = _write_fold(self.folder, outcome)
         crash_point("fold-file-written")
-        self.manifest.device = getattr(outcome.model, "device_", self.setup.device)
+        self.manifest.device = _merged(self.manifest.device, getattr(outcome.model, "device_", self.setup.device))
         self.manifest.precision = _merged(self.manifest.precision, getattr(outcome.model, "precision_", None))
         save_manifest(self.folder, self.manifest)
         shutil.rmtree(self.checkpoint_dir(outcome.fold), ignore_errors=True)
@@ -254,8 +254,9 @@ def _verify(folder, manifest: RunManifest) -> None:
 
 
 def _merged(recorded: str | None, new: str | None) -> str | None:
-    """The run's precision after one more fold: folds resumed on another machine may have computed in another
-    one (``--precision auto``), so the run names every precision its folds used, e.g. ``bfloat16+float32``."""
+    """The run's device or precision after one more fold: folds resumed on another machine may have computed on
+    another (``--device auto``, ``--precision auto``), so the run names every one its folds used, e.g.
+    ``bfloat16+float32`` or ``cpu+gpu``."""
     if not recorded or not new:
         return new or recorded
     return "+".join(sorted(set(recorded.split("+")) | {new}))

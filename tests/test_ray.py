@@ -100,6 +100,21 @@ def test_a_grid_on_ray_gives_the_serial_oof_and_records_where_folds_ran(project,
     assert all(r.ran_folds == [] and r.skipped_folds == [0, 1, 2, 3, 4] for r in again)
 
 
+def test_a_pseudo_label_round_on_ray_learns_what_the_serial_round_learns(project, cluster):
+    """Each Ray task of round two gets its own fold's pseudo-labels: the OOF and the per-fold records match a serial run."""
+    source = CvRequest("fashion_mnist", "logreg", data="sample", name="first")
+    run_grid([source])
+    second = dict(competition="fashion_mnist", model="logreg", data="sample", pseudo_labels="first", pseudo_threshold=0.9)
+    [serial] = run_grid([CvRequest(**second, name="second-serial")])
+    [on_ray] = run_grid([CvRequest(**second, name="second-ray")], executor=RayExecutor())
+    assert on_ray.run.complete and sorted(on_ray.ran_folds) == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(on_ray.run.oof(), serial.run.oof(), rtol=0, atol=1e-5)
+    for fold in range(5):
+        record = on_ray.run.manifest.folds[fold].extra["pseudo"]
+        assert record == serial.run.manifest.folds[fold].extra["pseudo"] and record["rows"] > 0
+    assert not np.allclose(on_ray.run.oof(), load_run("fashion_mnist", "first").oof(), atol=1e-4)
+
+
 def test_cli_cv_on_ray_prints_what_a_local_run_prints(project, cluster):
     status, out, err = run_cli("cv", "fashion_mnist", "--model", "logreg,logreg:hog", "--data", "sample", "--ray", cluster)
     assert status == 0, err

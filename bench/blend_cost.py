@@ -4,7 +4,8 @@
 
 Times every registered blend method, beside the code they replaced: hill climbing that computed
 the tie-breaking log loss for every candidate (now only for candidates tied on the metric; the
-weights must be the same), the stacker with float64 level-2 features (now float32) and with its folds
+weights must be the same), hill climbing with its folds one after another and a fresh array per
+candidate average (now one thread per core and one reused buffer; the weights and OOF must be the same), the stacker with float64 level-2 features (now float32) and with its folds
 fitted one after another (now one thread per core; the models must be the same), on ``--n-runs`` runs of the competition's full
 training set and its real folds. The runs' OOF and test probabilities come from ``--runs`` (real
 runs, repeated with small Dirichlet noise so that the copies differ, as ``bench/blend.py`` does)
@@ -76,6 +77,31 @@ def hill_climb_before(oof, y, metric=None, max_steps=50, patience=5):
     return best_counts
 
 
+def hill_climb_fresh_arrays(oof, y, metric=None, max_steps=50, patience=5):
+    """kaggletk's hill climbing before it reused one buffer for the candidate averages (a fresh (n, C) array each)."""
+    from kaggletk.blend.hill import _best
+    from kaggletk.metrics import METRICS
+
+    metric = metric or METRICS.get("accuracy")
+    n_runs = oof.shape[0]
+    first, best = _best(metric, lambda r: oof[r], n_runs, y)
+    counts = np.zeros(n_runs, dtype=np.int64)
+    counts[first] = 1
+    total = oof[first].astype(np.float64)
+    best_counts, since_best = counts.copy(), 0
+    for step in range(1, max_steps):
+        pick, score = _best(metric, lambda r: (total + oof[r]) / (step + 1), n_runs, y)
+        counts[pick] += 1
+        total += oof[pick]
+        if score > best:
+            best, best_counts, since_best = score, counts.copy(), 0
+        else:
+            since_best += 1
+            if since_best >= patience:
+                break
+    return best_counts
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("competition", nargs="?", default="fashion_mnist")
@@ -101,6 +127,11 @@ def main(argv=None) -> int:
 
     class HillBefore(HillClimbBlend):
         climb = staticmethod(hill_climb_before)
+        n_jobs = 1
+
+    class SerialHill(HillClimbBlend):
+        climb = staticmethod(hill_climb_fresh_arrays)
+        n_jobs = 1
 
     dataset = load_dataset(args.competition, "full")
     folds = load_folds(dataset)
@@ -117,6 +148,7 @@ def main(argv=None) -> int:
                          get_metric(dataset.competition.metric))
     methods = {m: (lambda m=m: make_method(m)) for m in BLEND_METHODS}
     methods["hill (tie-breaker for every candidate, before)"] = HillBefore
+    methods["hill (folds one after another, fresh arrays, before)"] = SerialHill
     methods["stack (float64 features, before)"] = Float64Stack
     methods["stack (folds one after another, before)"] = SerialStack
     seconds: dict[str, list[float]] = {m: [] for m in methods}
@@ -135,6 +167,10 @@ def main(argv=None) -> int:
     ratios = [b / a for a, b in zip(seconds["stack"], seconds["stack (float64 features, before)"])]
     hill_ratios = [b / a for a, b in zip(seconds["hill"], seconds["hill (tie-breaker for every candidate, before)"])]
     serial_ratios = [b / a for a, b in zip(seconds["stack"], seconds["stack (folds one after another, before)"])]
+    hill_serial = "hill (folds one after another, fresh arrays, before)"
+    hill_serial_ratios = [b / a for a, b in zip(seconds["hill"], seconds[hill_serial])]
+    same_hill_serial = outputs["hill"].details == outputs[hill_serial].details and bool(
+        np.array_equal(outputs["hill"].oof, outputs[hill_serial].oof))
     same_serial = bool(np.array_equal(outputs["stack"].oof, outputs["stack (folds one after another, before)"].oof))
     same_hill = outputs["hill"].details == outputs["hill (tie-breaker for every candidate, before)"].details
     diff = float(np.abs(outputs["stack"].oof - outputs["stack (float64 features, before)"].oof).max())
@@ -144,6 +180,8 @@ def main(argv=None) -> int:
               f"Stack float64/float32 time ratio per round: {', '.join(f'{r:.2f}' for r in ratios)}; largest OOF "
               f"probability difference between the two: {diff:.1e}. Hill before/now time ratio per round: "
               f"{', '.join(f'{r:.2f}' for r in hill_ratios)}; same weights: {'yes' if same_hill else 'NO'}. "
+              f"Hill serial-fresh/now time ratio per round: {', '.join(f'{r:.2f}' for r in hill_serial_ratios)}; "
+              f"same weights and OOF: {'yes' if same_hill_serial else 'NO'}. "
               f"Stack serial/parallel folds time ratio per round: {', '.join(f'{r:.2f}' for r in serial_ratios)}; "
               f"identical OOF probabilities: {'yes' if same_serial else 'NO'}.")
     write_results(f"blend-cost-{args.competition}", {"source": source, "n_runs": args.n_runs, "run_accuracies": run_acc,
@@ -151,7 +189,9 @@ def main(argv=None) -> int:
                                                       "stack_max_abs_diff": diff,
                                                       "hill_before_over_now": hill_ratios, "hill_same_weights": same_hill,
                                                       "stack_serial_over_parallel": serial_ratios,
-                                                      "stack_serial_identical": same_serial}, table)
+                                                      "stack_serial_identical": same_serial,
+                                                      "hill_serial_fresh_over_now": hill_serial_ratios,
+                                                      "hill_serial_identical": same_hill_serial}, table)
     return 0
 
 

@@ -120,6 +120,38 @@ def test_hill_climbing_prefers_the_better_run():
     assert counts[1] >= 1 and counts[1] > counts[0]
 
 
+def test_hill_climbing_weights_each_fold_on_the_other_folds_rows_alone_in_threads_as_in_series(three_runs):
+    """The per-fold climbs run in parallel threads: each fold's OOF rows are weighted by a climb on the other folds'
+    rows only (the held-out rows are never seen), and the result is bit for bit the serial one."""
+    from types import SimpleNamespace
+
+    from kaggletk.blend.hill import HillClimbBlend
+    from kaggletk.metrics import get_metric
+
+    runs = [load_run("sign_mnist", name) for name in three_runs]
+    dataset = load_dataset("sign_mnist", "sample")
+    folds = load_folds(dataset)
+    oof, test = np.stack([r.oof() for r in runs]), np.stack([r.test() for r in runs])
+    data = BlendInput([SimpleNamespace(name=n) for n in three_runs], oof, test, dataset.y, folds, get_metric("accuracy"))
+
+    class Serial(HillClimbBlend):
+        n_jobs = 1
+
+    threaded, serial = HillClimbBlend(), Serial()
+    threaded.n_jobs = 2
+    out, one_by_one = threaded.blend(data), serial.blend(data)
+    assert out.details == one_by_one.details
+    np.testing.assert_array_equal(out.oof, one_by_one.oof)
+    np.testing.assert_array_equal(out.test, one_by_one.test)
+    for fold in range(folds.n_splits):
+        fit_rows, held = folds.split(fold)
+        counts = hill_climb(oof[:, fit_rows], dataset.y[fit_rows])
+        np.testing.assert_allclose(out.oof[held], np.tensordot(counts / counts.sum(), oof[:, held], axes=1), atol=1e-6)
+    counts = hill_climb(oof, dataset.y)
+    assert out.details["counts"] == counts.tolist()
+    np.testing.assert_allclose(out.test, np.tensordot(counts / counts.sum(), test, axes=1), atol=1e-6)
+
+
 def test_mixed_fold_hashes_and_partial_runs_are_refused(three_runs):
     run_cv(CvRequest("sign_mnist", "logreg", data="sample", n_folds=3, name="k3"), overwrite=True)
     with pytest.raises(KaggletkError, match=r"different folds \(logreg-pca-sample=\w+, k3=\w+\)"):

@@ -41,9 +41,15 @@ def hill_climb(oof: np.ndarray, y: np.ndarray, metric: Metric | None = None, max
     counts = np.zeros(n_runs, dtype=np.int64)
     counts[first] = 1
     total = oof[first].astype(np.float64)
+    buffer = np.empty_like(total)  # each candidate average is computed here: no fresh (n, C) array per candidate
+
+    def candidate(r: int, step: int) -> np.ndarray:
+        np.add(total, oof[r], out=buffer)
+        return np.divide(buffer, step + 1, out=buffer)  # bit for bit (total + oof[r]) / (step + 1)
+
     best_counts, since_best = counts.copy(), 0
     for step in range(1, max_steps):
-        pick, score = _best(metric, lambda r: (total + oof[r]) / (step + 1), n_runs, y)
+        pick, score = _best(metric, lambda r: candidate(r, step), n_runs, y)
         counts[pick] += 1
         total += oof[pick]
         if score > best:
@@ -60,17 +66,29 @@ class HillClimbBlend(BlendMethod):
     #: the selection function (a variant may swap it; ``bench/blend_cost.py`` times the previous one)
     climb = staticmethod(hill_climb)
 
+    #: threads for the per-fold climbs (None: one per core); NumPy releases the GIL in the candidate sums
+    n_jobs: int | None = None
+
     def __init__(self, max_steps: int = 50, patience: int = 5):
         self.max_steps, self.patience = max_steps, patience
 
     def blend(self, data: BlendInput) -> BlendOutput:
+        from joblib import Parallel, delayed
+
+        from kaggletk._threads import available_cores
+
+        def climb(rows):
+            return self.climb(data.oof[:, rows], data.y[rows], data.metric, self.max_steps, self.patience)
+
+        # The climbs of the folds and the final one on all rows are independent: they run in parallel threads,
+        # each with the same arithmetic as one after another, so the weights are the same (bench/blend_cost.py).
+        splits = [data.folds.split(fold) for fold in range(data.folds.n_splits)]
+        jobs = min(len(splits) + 1, self.n_jobs or available_cores())
+        *fold_counts, counts = Parallel(n_jobs=jobs, prefer="threads")(
+            delayed(climb)(rows) for rows in [*(fit_rows for fit_rows, _ in splits), slice(None)])
         oof = np.zeros(data.oof.shape[1:], dtype=np.float64)
-        for fold in range(data.folds.n_splits):
-            fit_rows, held = data.folds.split(fold)
-            counts = self.climb(data.oof[:, fit_rows], data.y[fit_rows], data.metric, self.max_steps, self.patience)
-            weights = counts / counts.sum()
-            oof[held] = np.tensordot(weights, data.oof[:, held], axes=1)
-        counts = self.climb(data.oof, data.y, data.metric, self.max_steps, self.patience)
+        for (_, held), fold_count in zip(splits, fold_counts):
+            oof[held] = np.tensordot(fold_count / fold_count.sum(), data.oof[:, held], axes=1)
         weights = counts / counts.sum()
         test = np.tensordot(weights, data.test, axes=1)
         return BlendOutput(oof.astype(np.float32), test.astype(np.float32),

@@ -8,9 +8,9 @@ rows; the held-out part is only predicted and scored.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -166,7 +166,8 @@ class _OpenRun:
 
 
 def _check_pseudo_sources(setup: RunSetup, folder: Path, fold: int | None, overwrite: bool) -> None:
-    """Refuse, before anything is written, to train a fold whose pseudo-labels' source fold is not there yet."""
+    """Refuse, before anything is written, to train a fold whose pseudo-labels' source fold is not there yet, and
+    to resume a run whose finished folds or epoch checkpoints learned from a source fold that has changed since."""
     if setup.pseudo is None:
         return
     if overwrite or not (folder / "manifest.json").exists():

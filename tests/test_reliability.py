@@ -135,7 +135,8 @@ def test_cv_killed_mid_fold_from_outside_resumes(project, reference):
     done = set(partial.done_folds())
     rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
-    assert f"folds {', '.join(map(str, sorted(done)))} are already done" in rerun.stderr
+    listed = ", ".join(map(str, sorted(done)))
+    assert (f"fold {listed} is already done" if len(done) == 1 else f"folds {listed} are already done") in rerun.stderr
     whole = run_cv(CvRequest("fashion_mnist", "rf", data="sample", name="g", params={"n_estimators": 60, "n_jobs": 1})).run
     np.testing.assert_array_equal(load_run("fashion_mnist", "f").oof(), whole.oof())
     assert done

@@ -43,7 +43,8 @@ class RichProgress(Callback):
 
     def on_run_begin(self, run: RunInfo) -> None:
         if run.done:
-            note(f"{run.name}: folds {', '.join(map(str, run.done))} are already done; training "
+            done = ", ".join(map(str, run.done))
+            note(f"{run.name}: {'fold ' + done + ' is' if len(run.done) == 1 else 'folds ' + done + ' are'} already done; training "
                  f"{', '.join(map(str, run.todo)) or 'none'}")
         self.progress.update(self.fold_task, total=run.n_folds, completed=len(run.done))
         self.progress.update(self.step_task, description=f"  {_UNITS.get(run.step_unit, run.step_unit)}")

@@ -79,27 +79,9 @@ def hill_climb_before(oof, y, metric=None, max_steps=50, patience=5):
 
 def hill_climb_fresh_arrays(oof, y, metric=None, max_steps=50, patience=5):
     """kaggletk's hill climbing before it reused one buffer for the candidate averages (a fresh (n, C) array each)."""
-    from kaggletk.blend.hill import _best
-    from kaggletk.metrics import METRICS
+    from kaggletk.blend.hill import climb
 
-    metric = metric or METRICS.get("accuracy")
-    n_runs = oof.shape[0]
-    first, best = _best(metric, lambda r: oof[r], n_runs, y)
-    counts = np.zeros(n_runs, dtype=np.int64)
-    counts[first] = 1
-    total = oof[first].astype(np.float64)
-    best_counts, since_best = counts.copy(), 0
-    for step in range(1, max_steps):
-        pick, score = _best(metric, lambda r: (total + oof[r]) / (step + 1), n_runs, y)
-        counts[pick] += 1
-        total += oof[pick]
-        if score > best:
-            best, best_counts, since_best = score, counts.copy(), 0
-        else:
-            since_best += 1
-            if since_best >= patience:
-                break
-    return best_counts
+    return climb(oof, y, metric, max_steps, patience, lambda total, proba, step: (total + proba) / (step + 1))
 
 
 def main(argv=None) -> int:

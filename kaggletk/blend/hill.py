@@ -8,6 +8,8 @@ each fold, on the other folds' OOF rows only; the final weights (for test) use a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from kaggletk.blend._base import BlendInput, BlendMethod, BlendOutput
@@ -33,23 +35,18 @@ def _best(metric: Metric, candidate, n_candidates: int, y: np.ndarray) -> tuple[
     return pick, (top, ties[pick])
 
 
-def hill_climb(oof: np.ndarray, y: np.ndarray, metric: Metric | None = None, max_steps: int = 50, patience: int = 5) -> np.ndarray:
-    """Selection counts per run (R,) int, found on ``oof`` (R, n, C) against ``y`` (n,); ``metric`` default accuracy."""
+def climb(oof: np.ndarray, y: np.ndarray, metric: Metric | None, max_steps: int, patience: int,
+          average: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> np.ndarray:
+    """Greedy selection with replacement; ``average(total, proba, step)`` is the candidate (total + proba) / (step + 1)."""
     metric = metric or METRICS.get("accuracy")
     n_runs = oof.shape[0]
     first, best = _best(metric, lambda r: oof[r], n_runs, y)
     counts = np.zeros(n_runs, dtype=np.int64)
     counts[first] = 1
     total = oof[first].astype(np.float64)
-    buffer = np.empty_like(total)  # each candidate average is computed here: no fresh (n, C) array per candidate
-
-    def candidate(r: int, step: int) -> np.ndarray:
-        np.add(total, oof[r], out=buffer)
-        return np.divide(buffer, step + 1, out=buffer)  # bit for bit (total + oof[r]) / (step + 1)
-
     best_counts, since_best = counts.copy(), 0
     for step in range(1, max_steps):
-        pick, score = _best(metric, lambda r: candidate(r, step), n_runs, y)
+        pick, score = _best(metric, lambda r: average(total, oof[r], step), n_runs, y)
         counts[pick] += 1
         total += oof[pick]
         if score > best:
@@ -59,6 +56,17 @@ def hill_climb(oof: np.ndarray, y: np.ndarray, metric: Metric | None = None, max
             if since_best >= patience:
                 break
     return best_counts
+
+
+def hill_climb(oof: np.ndarray, y: np.ndarray, metric: Metric | None = None, max_steps: int = 50, patience: int = 5) -> np.ndarray:
+    """Selection counts per run (R,) int, found on ``oof`` (R, n, C) against ``y`` (n,); ``metric`` default accuracy."""
+    buffer = np.empty(oof.shape[1:], dtype=np.float64)  # every candidate average is computed here, not in a fresh array
+
+    def average(total: np.ndarray, proba: np.ndarray, step: int) -> np.ndarray:
+        np.add(total, proba, out=buffer)
+        return np.divide(buffer, step + 1, out=buffer)  # bit for bit (total + proba) / (step + 1)
+
+    return climb(oof, y, metric, max_steps, patience, average)
 
 
 class HillClimbBlend(BlendMethod):

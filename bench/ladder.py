@@ -158,6 +158,45 @@ def train(runs: list[str]) -> None:
         save(run)
 
 
+def _pair_so_far(runs: list[str], dataset, y_test) -> list[list[str]]:
+    """Rows for the folds every run has finished: each run's and the equal-weight mean's accuracy.
+
+    One row a fold (held-out rows of that fold, test of that fold's models), then one row for
+    all finished folds (each run's finished fold models averaged on test, then the runs averaged).
+    Before the blends exist, this is what the ladder measures of the pair.
+    """
+    import numpy as np
+
+    from kaggletk.store import read_manifest
+
+    y_train = dataset.competition.to_index(dataset.train_labels)
+    folds = {}
+    for run in runs:
+        folder = CARRY / run
+        if not (folder / "manifest.json").exists():
+            return []
+        folds[run] = {k: np.load(folder / e.file) for k, e in read_manifest(folder).folds.items()}
+    common = sorted(set.intersection(*(set(f) for f in folds.values())))
+    if not common:
+        return []
+
+    def acc(proba, y):
+        return 100 * float(np.mean(proba.argmax(1) == y))
+
+    def cells(probas, y):
+        return ", ".join(f"{acc(p, y):.2f}" for p in probas) + f" -> **{acc(np.mean(probas, axis=0), y):.2f}**"
+
+    rows = []
+    for k in common:
+        parts = [folds[run][k] for run in runs]
+        y = y_train[parts[0]["valid_idx"]]
+        rows.append([str(k), cells([p["oof"] for p in parts], y), cells([p["test"] for p in parts], y_test)])
+    means = [np.mean([f["test"] for f in folds[run].values()], axis=0) for run in runs]
+    counts = " + ".join(str(len(folds[run])) for run in runs)
+    rows.append([f"all finished ({counts} fold models)", "", cells(means, y_test)])
+    return rows
+
+
 def report(runs: list[str]) -> None:
     import numpy as np
 
@@ -188,6 +227,7 @@ def report(runs: list[str]) -> None:
         if cv is not None:
             complete.append(run)
         summary.append([run, len(manifest.folds), cv, mean_test, manifest.precision, hours])
+    pair = _pair_so_far(runs, dataset, y_test) if len(runs) > 1 else []
     blends = []
     if len(complete) == len(runs) and len(runs) > 1:
         for run in runs:
@@ -204,6 +244,9 @@ def report(runs: list[str]) -> None:
         ["run", "folds done", "CV acc % (OOF)", "test acc % (mean of the finished fold models)", "precision (every fold's)", "hours (wall)"], two(summary))
         + "\n\n## Folds\n\n" + markdown_table(
         ["run", "fold", "held-out acc %", "test acc % (this fold model)", "host", "hours (wall)"], two(rows))
+        + "\n\n## The runs averaged so far (mean of probabilities, equal weights)\n\n"
+        + (markdown_table(["folds", "held-out acc % (each run's fold model, then their mean)", "test acc % (each run's model or fold-model mean, then their mean)"], pair)
+           if pair else "not yet: no fold is finished in every run")
         + "\n\n## Blends (every run complete)\n\n"
         + (markdown_table(["method", "CV acc % (OOF)", "test acc %"], two(blends)) if blends else "not yet: runs are still training")
         + "\n\nCommand: `nice -n 5 python bench/ladder.py` (rerun in each session until every run is complete).")

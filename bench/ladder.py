@@ -202,7 +202,7 @@ def report(runs: list[str]) -> None:
 
     from kaggletk.blend import BLEND_METHODS, run_blend
     from kaggletk.data import load_dataset
-    from kaggletk.store import load_run, read_manifest
+    from kaggletk.store import read_manifest
     from kaggletk.store._summary import holdout_indices
 
     dataset = load_dataset(COMP, "full")
@@ -234,7 +234,7 @@ def report(runs: list[str]) -> None:
             restore(run)
         for method in BLEND_METHODS:
             result = run_blend(COMP, list(runs), method=method, name=f"ladder-blend-{method}")
-            stored = load_run(COMP, result.name)
+            stored = result.run
             blends.append([method, 100 * stored.manifest.cv.oof["accuracy"],
                            100 * float(np.mean(stored.test().argmax(1) == y_test))])
     def two(table_rows):  # percentages and hours to two decimals (markdown_table rounds numbers >= 10 to integers)

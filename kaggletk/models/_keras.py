@@ -85,6 +85,20 @@ def _bridge(keras, model: Model):
     return StepBridge()
 
 
+def _build_state(model, x, y) -> None:
+    """Create the optimizer's and the compiled loss's and metrics' variables before ``fit``.
+
+    Without a distribution strategy Keras creates them inside the first trace of its train step,
+    and TensorFlow then traces that step a second time, which costs a second or more a fit for the
+    small networks here (every fold pays it). Building them first from one batch (Keras's own
+    ``_symbolic_build``, as ``fit`` does under a strategy) leaves one trace and the same numbers.
+    Variables a checkpoint restored are kept.
+    """
+    build = getattr(model, "_symbolic_build", None)
+    if build is not None:
+        build(data_batch=(x, y))
+
+
 def _learning_rate_logger(keras):
     class LearningRateLogger(keras.callbacks.Callback):
         """Puts the optimiser's current learning rate into the epoch logs (and so the history)."""
@@ -197,6 +211,7 @@ class KerasModel(Model):
                 callbacks.append(checkpoint.callback(keras, self))
             self._begin(epochs)
             if start < epochs:
+                _build_state(model, X[: p["batch_size"]], y[: p["batch_size"]])
                 model.fit(epoch_batches(X, y, int(p["batch_size"]), self.seed, start, epochs), epochs=epochs,
                           initial_epoch=start, steps_per_epoch=steps_per_epoch,
                           validation_data=(X_stop, y_stop) if X_stop is not None else None,

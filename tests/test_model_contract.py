@@ -17,9 +17,11 @@ from kaggletk.cv import CvRequest, FoldFeatures, fit_fold, prepare
 from kaggletk.models import MODELS, get_model_class
 from kaggletk.views import get_view
 
-# Small and short: the contracts are about which rows a model sees, not how well it learns.
+# Small and short: the contracts are about which rows a model sees, not how well it learns. The cnn
+# without its random shifts and test-time shifts (neither reads any row) fits and predicts faster.
 FAST = {
-    "mlp": {"epochs": 2, "units": [32]}, "lenet5": {"epochs": 2}, "cnn": {"epochs": 2, "filters": [8, 16, 16], "dense": 16},
+    "mlp": {"epochs": 2, "units": [32]}, "lenet5": {"epochs": 2},
+    "cnn": {"epochs": 2, "filters": [8, 16, 16], "dense": 16, "shift": 0.0, "tta": False},
     "resnet": {"epochs": 1, "widths": [8, 8, 8, 8], "blocks": 1, "batch_size": 64},
     "resnet20": {"epochs": 1, "widths": [8, 8, 8], "blocks": 1, "batch_size": 64},
     "xgb": {"n_estimators": 30, "max_depth": 3}, "lgbm": {"n_estimators": 30, "force_col_wise": True},

@@ -65,6 +65,15 @@ def _fold_count(folder: Path) -> int:
     return len(read_manifest(folder).folds) if (folder / "manifest.json").exists() else -1
 
 
+def _complete(folder: Path) -> bool:
+    from kaggletk.store import read_manifest
+
+    if not (folder / "manifest.json").exists():
+        return False
+    manifest = read_manifest(folder)
+    return manifest.cv is not None and len(manifest.folds) == manifest.n_folds
+
+
 def _checkpoint_epoch(folder: Path) -> int:
     from kaggletk._io import read_json
 
@@ -161,8 +170,9 @@ def train(runs: list[str]) -> None:
         print(f"{run}: {restore(run)}", flush=True)
         model, params = RUNS[run]
         with RichProgress(model) as progress:
-            run_cv(CvRequest(COMP, model, params=params, name=run), callbacks=[progress, _saver(run)])
-        save(run)
+            result = run_cv(CvRequest(COMP, model, params=params, name=run), callbacks=[progress, _saver(run)])
+        if result.ran_folds or not _complete(CARRY / run):  # a complete carried run stays as committed
+            save(run)
 
 
 def _acc(proba, y) -> float:

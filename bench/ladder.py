@@ -81,6 +81,14 @@ def _checkpoint_epoch(folder: Path) -> int:
     return int(read_json(meta)["epoch"]) if meta.exists() else -1
 
 
+def _missing_files(checkpoint: Path) -> list[str]:
+    """The files a carried checkpoint's metadata names that are not beside it (a commit that caught it half-saved)."""
+    from kaggletk._io import read_json
+
+    meta = read_json(checkpoint / "checkpoint.json")
+    return [meta[key] for key in ("weights", "random_states") if not (checkpoint / meta[key]).exists()]
+
+
 def _copy_checkpoint(src: Path, dst: Path) -> None:
     """Copy an EpochCheckpoint folder: the files its metadata names first, the metadata last (as it writes them)."""
     from kaggletk._io import read_json
@@ -120,6 +128,10 @@ def restore(run: str) -> str:
             fold = int(checkpoint.name.split("-")[1])
             target = stored / f".fold-{fold}.checkpoint"
             if fold not in read_manifest(stored).folds and _checkpoint_epoch(checkpoint) > _checkpoint_epoch(target):
+                missing = _missing_files(checkpoint)
+                if missing:
+                    said.append(f"not fold {fold}'s checkpoint (it lacks {', '.join(missing)})")
+                    continue
                 _copy_checkpoint(checkpoint, target)
                 said.append(f"fold {fold} with {_checkpoint_epoch(target) + 1} epochs done")
     return "restored " + (", ".join(said) or "nothing new")

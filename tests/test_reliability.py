@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -66,7 +67,8 @@ def test_cv_killed_at_any_point_reruns_to_the_same_oof(project, reference, point
 
 
 def test_a_keras_fit_interrupted_between_epochs_resumes_from_its_checkpoint_to_the_same_model(project, tmp_path):
-    """In-process: a fit stopped after its first epoch's checkpoint ends, when fitted again, as an uninterrupted one."""
+    """In-process: a fit stopped after its first epoch's checkpoint ends, when fitted again, as an uninterrupted one,
+    and counts the seconds its first process spent on that epoch."""
     from kaggletk.models import get_model_class
     from kaggletk.models._keras import import_keras
 
@@ -88,9 +90,11 @@ def test_a_keras_fit_interrupted_between_epochs_resumes_from_its_checkpoint_to_t
     cut = mlp(params, n_classes=10, device="cpu", seed=5)
     with pytest.raises(Stop):
         cut.fit(X, y, callbacks=[StopAfterFirstEpoch()], checkpoint_dir=tmp_path / "ck")
-    assert '"epoch": 0' in (tmp_path / "ck" / "checkpoint.json").read_text()
+    saved = json.loads((tmp_path / "ck" / "checkpoint.json").read_text())
+    assert saved["epoch"] == 0 and saved["seconds"] > 0
     resumed = mlp(params, n_classes=10, device="cpu", seed=5).fit(X, y, checkpoint_dir=tmp_path / "ck")
     assert not (tmp_path / "ck").exists() and len(resumed.history_["loss"]) == 3
+    assert resumed.resumed_seconds_ == saved["seconds"] and whole.resumed_seconds_ == 0.0
     np.testing.assert_allclose(resumed.history_["loss"], whole.history_["loss"], rtol=1e-5)
     np.testing.assert_allclose(resumed.predict_proba(X[:50]), whole.predict_proba(X[:50]), atol=1e-5)
 
@@ -107,11 +111,13 @@ def test_a_keras_fold_killed_between_epochs_resumes_at_the_next_epoch_with_the_s
     folder = project / "oof" / "fashion_mnist" / "cut"
     meta = folder / ".fold-0.checkpoint" / "checkpoint.json"
     assert meta.exists() and '"epoch": 1' in meta.read_text()  # epochs 0 and 1 were saved
+    carried = json.loads(meta.read_text())["seconds"]
     rerun = _kaggletk(project, *argv, "--name", "cut")
     assert rerun.returncode == 0, rerun.stderr
     assert not (folder / ".fold-0.checkpoint").exists()
     cut, full = load_run("fashion_mnist", "cut"), load_run("fashion_mnist", "whole")
     assert len(cut.history(0)["loss"]) == 4
+    assert cut.manifest.folds[0].fit_seconds > carried > 0  # the killed process's two epochs are counted
     np.testing.assert_allclose(cut.history(0)["loss"], full.history(0)["loss"], rtol=1e-5)
     np.testing.assert_allclose(np.load(folder / cut.manifest.folds[0].file)["oof"],
                                np.load(full.folder / full.manifest.folds[0].file)["oof"], atol=1e-5)

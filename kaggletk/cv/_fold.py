@@ -95,7 +95,7 @@ def fit_fold(setup: RunSetup, fold: int, features: FoldFeatures, *, params: dict
     features_seconds = time.perf_counter() - start
     start = time.perf_counter()
     model.fit(X_fit, y_fit, X_stop=X_stop, y_stop=y_stop, callbacks=callbacks, checkpoint_dir=checkpoint_dir)
-    fit_seconds = time.perf_counter() - start
+    fit_seconds = time.perf_counter() - start + model.resumed_seconds_  # with the epochs earlier processes trained
     start = time.perf_counter()
     oof = model.predict_proba(X_valid)
     test = model.predict_proba(X_test) if predict_test else None

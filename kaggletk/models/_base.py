@@ -238,7 +238,8 @@ class Model(ABC):
         Returns
         -------
         self, with ``history_`` (dict of per-step lists under standard keys), ``best_iteration_``,
-        ``classes_``, ``n_classes_`` and ``device_``.
+        ``classes_``, ``n_classes_``, ``device_`` and ``resumed_seconds_`` (the fit seconds of the
+        steps restored from ``checkpoint_dir``, which earlier processes spent; 0.0 otherwise).
         """
         from kaggletk.models._device import resolve_device
 
@@ -258,6 +259,7 @@ class Model(ABC):
         self._callback_error: BaseException | None = None
         self.history_: dict[str, list[float]] = {}
         self.best_iteration_: int | None = None
+        self.resumed_seconds_ = 0.0
         try:
             self._fit(X, y, X_stop, y_stop, native, checkpoint_dir)
         except KaggletkError:

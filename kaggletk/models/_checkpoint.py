@@ -4,7 +4,9 @@ A strong network can take over an hour a fold on a CPU. ``EpochCheckpoint`` save
 epoch, the model's weights with the optimizer's state (moments, the step that drives the learning
 rate schedule, EMA weights) and the augmentation layers' random-generator states, then the epoch
 number and the history so far; each file is written whole and renamed into place, the metadata
-last, so a process killed at any moment resumes at the last finished epoch. ``epoch_batches``
+last, so a process killed at any moment resumes at the last finished epoch. It also keeps the
+seconds the finished epochs took (``seconds``), so a fold resumed across processes reports the
+time all of them spent, not only the last one's. ``epoch_batches``
 orders each epoch's rows by a permutation of (seed, epoch) alone, so a resumed fit sees the same
 batches as an uninterrupted one and ends with the same model.
 """
@@ -12,6 +14,7 @@ batches as an uninterrupted one and ends with the same model.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +31,12 @@ class EpochCheckpoint:
 
     def __init__(self, folder: Path | str):
         self.folder = Path(folder)
+        self.seconds = 0.0  # fit seconds of the epochs restored (those earlier processes trained)
+        self._since = time.perf_counter()
 
     def restore(self, model) -> tuple[int, dict[str, list[float]]]:
         """Load the last finished epoch into ``model`` (compiled); (the next epoch, the history so far), or (0, {})."""
+        self.seconds, self._since = 0.0, time.perf_counter()
         meta_path = self.folder / _META
         if not meta_path.exists():
             return 0, {}
@@ -45,6 +51,7 @@ class EpochCheckpoint:
         with np.load(states, allow_pickle=False) as saved:
             for i, variable in enumerate(_random_states(model)):  # by position: layer names differ between builds
                 variable.assign(saved[f"state{i}"])
+        self.seconds = float(meta.get("seconds", 0.0))
         return int(meta["epoch"]) + 1, {k: list(v) for k, v in meta["history"].items()}
 
     def save(self, model, epoch: int, history: dict[str, list[float]]) -> None:
@@ -55,7 +62,9 @@ class EpochCheckpoint:
         os.replace(tmp, self.folder / name)
         states = f"epoch-{epoch}.random.npz"  # Keras leaves the layers' random-generator states out of the weights
         save_npz(self.folder / states, **{f"state{i}": np.asarray(v) for i, v in enumerate(_random_states(model))})
-        write_json(self.folder / _META, {"epoch": epoch, "weights": name, "random_states": states, "history": history})
+        seconds = self.seconds + time.perf_counter() - self._since
+        write_json(self.folder / _META, {"epoch": epoch, "weights": name, "random_states": states, "history": history,
+                                         "seconds": round(seconds, 3)})
         crash_point("epoch-saved")
         for old in [*self.folder.glob("epoch-*.weights.h5"), *self.folder.glob("epoch-*.random.npz")]:
             if old.name not in (name, states):

@@ -208,6 +208,7 @@ class KerasModel(Model):
             checkpoint = EpochCheckpoint(checkpoint_dir) if checkpoint_dir is not None else None
             if checkpoint is not None:
                 start, self.history_ = checkpoint.restore(model)
+                self.resumed_seconds_ = checkpoint.seconds
                 callbacks.append(checkpoint.callback(keras, self))
             self._begin(epochs)
             if start < epochs:

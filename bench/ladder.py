@@ -268,6 +268,9 @@ def report(runs: list[str]) -> None:
         ["run", "folds done", "CV acc % (OOF)", "test acc % (mean of the finished fold models)", "precision (every fold's)", "hours (wall)"], two(summary))
         + "\n\n## Folds\n\n" + markdown_table(
         ["run", "fold", "held-out acc %", "test acc % (this fold model)", "host", "hours (wall)"], two(rows))
+        + "\n\nHours are the fold's features, fit and predict seconds. A fold resumed across sessions before "
+          "2026-12-04 (when the epoch checkpoint began to keep the seconds its epochs took) counts only its last "
+          "session's part, so those hours and the runs' totals are low."
         + "\n\n## The runs averaged so far (mean of probabilities, equal weights: "
         + (", ".join(run for run, done in loaded.items() if done) or "none") + ")\n\n"
         + (markdown_table(["folds", "held-out acc % (each run's fold model, then their mean)", "test acc % (each run's model or fold-model mean, then their mean)"], pair)

@@ -74,10 +74,7 @@ def _fold_count(folder: Path) -> int:
 def _complete(folder: Path) -> bool:
     from kaggletk.store import read_manifest
 
-    if not (folder / "manifest.json").exists():
-        return False
-    manifest = read_manifest(folder)
-    return manifest.cv is not None and len(manifest.folds) == manifest.n_folds
+    return (folder / "manifest.json").exists() and read_manifest(folder).complete
 
 
 def _checkpoint_epoch(folder: Path) -> int:
@@ -254,7 +251,7 @@ def report(runs: list[str]) -> None:
                          entry.host, seconds / 3600])
         tests = [f["test"] for f in loaded[run].values()]
         mean_test = _acc(np.mean(tests, axis=0), y_test) if tests else None
-        cv = 100 * manifest.cv.oof["accuracy"] if manifest.cv and len(manifest.folds) == manifest.n_folds else None
+        cv = 100 * manifest.cv.oof["accuracy"] if manifest.complete else None
         if cv is not None:
             complete.append(run)
         summary.append([run, len(manifest.folds), cv, mean_test, manifest.precision, hours])
